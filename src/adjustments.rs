@@ -1,0 +1,2 @@
+//! Adjustments: every setting of the server (being written).
+#![forbid(unsafe_code)]

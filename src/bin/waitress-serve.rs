@@ -1,0 +1,3 @@
+//! `waitress-serve` (being written).
+#![forbid(unsafe_code)]
+fn main() {}

@@ -1,0 +1,2 @@
+//! The `waitress-serve` command line (being written).
+#![forbid(unsafe_code)]
