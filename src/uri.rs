@@ -56,7 +56,7 @@ pub fn split_target(target: &str) -> (&str, &str) {
 /// letters, digits, `+`, `-` or `.`); returns what follows.
 fn strip_scheme(target: &str) -> Option<&str> {
     let end = target.find("://")?;
-    let scheme = target[..end].as_bytes();
+    let scheme = &target.as_bytes()[..end];
     let valid = scheme.first()?.is_ascii_alphabetic()
         && scheme
             .iter()

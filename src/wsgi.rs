@@ -1118,7 +1118,7 @@ mod tests {
     }
 
     fn response_error(result: Result<ResponseStart, AppError>) -> ResponseError {
-        let error = result.err().expect("start_response should fail");
+        let error = result.expect_err("start_response should fail");
         error
             .downcast_ref::<ResponseError>()
             .expect("a ResponseError")

@@ -1,0 +1,79 @@
+//! `unsafe` lives in one module, `src/sys.rs`, and every `unsafe` block there
+//! says why it is sound in a `// SAFETY:` comment; every other source file
+//! forbids it.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// Lines with the `unsafe` keyword outside comments.
+fn unsafe_lines(source: &str) -> Vec<(usize, &str)> {
+    source
+        .lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.split("//").next().unwrap_or("");
+            code.split(|c: char| !c.is_alphanumeric() && c != '_')
+                .any(|word| word == "unsafe")
+                && !code.contains("unsafe_code")
+        })
+        .collect()
+}
+
+#[test]
+fn only_the_sys_module_contains_unsafe() {
+    let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
+    for file in rust_files(&src) {
+        if file.ends_with("sys.rs") || file.ends_with("lib.rs") {
+            continue;
+        }
+        let source = fs::read_to_string(&file).unwrap();
+        assert!(
+            unsafe_lines(&source).is_empty(),
+            "{} uses unsafe",
+            file.display()
+        );
+        assert!(
+            source.contains("#![forbid(unsafe_code)]"),
+            "{} must forbid unsafe code",
+            file.display()
+        );
+    }
+}
+
+#[test]
+fn every_unsafe_block_in_sys_has_a_safety_comment() {
+    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/sys.rs");
+    let source = fs::read_to_string(path).unwrap();
+    let lines: Vec<&str> = source.lines().collect();
+    for (index, line) in unsafe_lines(&source) {
+        if line.trim_start().starts_with("unsafe extern") || line.contains("unsafe fn") {
+            continue; // declarations: their callers carry the SAFETY comments
+        }
+        let preceding = lines[index.saturating_sub(4)..index].join("\n");
+        assert!(
+            preceding.contains("// SAFETY:"),
+            "line {}: unsafe without a SAFETY comment",
+            index + 1
+        );
+    }
+}
+
+#[test]
+fn the_checker_sees_unsafe_code_but_not_comments() {
+    assert_eq!(unsafe_lines("let x = unsafe { f() };").len(), 1);
+    assert!(unsafe_lines("// unsafe in a comment").is_empty());
+    assert!(unsafe_lines("#![forbid(unsafe_code)]").is_empty());
+}
