@@ -484,6 +484,11 @@ impl Body {
             BodyKind::File(file) => file.remaining,
         }
     }
+
+    /// The body's shape, for the server's fast paths.
+    pub(crate) fn into_kind(self) -> BodyKind {
+        self.kind
+    }
 }
 
 impl Default for Body {
@@ -572,6 +577,11 @@ pub(crate) struct FileBody {
 }
 
 impl FileBody {
+    /// The reader and how many bytes of it to send, when that is known.
+    pub(crate) fn into_reader(self) -> (Box<dyn Read + Send>, Option<u64>) {
+        (self.reader, self.remaining)
+    }
+
     /// The next block; `None` at the end (or when `remaining` is used up).
     pub(crate) fn next_block(&mut self) -> io::Result<Option<Vec<u8>>> {
         let want = match self.remaining {
