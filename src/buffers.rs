@@ -98,11 +98,10 @@ impl OverflowableBuffer {
     /// Reserves memory for `additional` more bytes, but never beyond the
     /// overflow size (a client's announced length is only a promise).
     pub fn reserve(&mut self, additional: u64) {
-        if let Storage::Memory { bytes, start } = &mut self.storage {
-            let queued = bytes.len() - *start;
-            let room = self.overflow.saturating_sub(queued);
+        if let Storage::Memory { bytes, .. } = &mut self.storage {
+            let room = self.overflow.saturating_sub(bytes.len());
             let wanted = usize::try_from(additional).unwrap_or(usize::MAX).min(room);
-            bytes.reserve(wanted);
+            bytes.reserve_exact(wanted);
         }
     }
 
@@ -119,6 +118,15 @@ impl OverflowableBuffer {
     /// Whether no bytes are queued.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
+    }
+
+    /// How much memory the buffer holds (its capacity; 0 once spooled).
+    /// Never more than the overflow size, or the largest single append.
+    pub fn memory_capacity(&self) -> usize {
+        match &self.storage {
+            Storage::Memory { bytes, .. } => bytes.capacity(),
+            Storage::File { .. } => 0,
+        }
     }
 
     /// Whether the bytes live in a temporary file.
@@ -141,7 +149,7 @@ impl OverflowableBuffer {
                     bytes.drain(..*start);
                     *start = 0;
                 }
-                bytes.extend_from_slice(data);
+                extend_bounded(bytes, data, self.overflow);
                 return Ok(());
             }
             let mut file = anonymous_temp_file()?;
@@ -271,6 +279,22 @@ impl OverflowableBuffer {
     // ANCHOR_END: into_input
 }
 
+/// Appends to `vec`, growing it geometrically (so that appending byte by
+/// byte stays linear) but never beyond `capacity_limit`, unless the data
+/// itself needs more.
+pub(crate) fn extend_bounded(vec: &mut Vec<u8>, data: &[u8], capacity_limit: usize) {
+    let needed = vec.len() + data.len();
+    if needed > vec.capacity() {
+        let target = vec
+            .capacity()
+            .saturating_mul(2)
+            .max(needed)
+            .min(capacity_limit.max(needed));
+        vec.reserve_exact(target - vec.len());
+    }
+    vec.extend_from_slice(data);
+}
+
 // ANCHOR: anonymous_temp_file
 /// Creates a temporary file that no other process can find: it is created
 /// with `create_new` (never opening someone else's file or symlink) under a
@@ -361,8 +385,19 @@ mod tests {
     fn reserve_never_exceeds_the_overflow() {
         let mut buffer = OverflowableBuffer::new(16);
         buffer.reserve(1 << 40);
-        if let Storage::Memory { bytes, .. } = &buffer.storage {
-            assert!(bytes.capacity() <= 64);
+        assert!(buffer.memory_capacity() <= 16);
+    }
+
+    #[test]
+    fn memory_capacity_stays_within_the_overflow_while_appending_bytewise() {
+        let mut buffer = OverflowableBuffer::new(100);
+        for i in 0..100u8 {
+            buffer.append(&[i]).unwrap();
+            assert!(buffer.memory_capacity() <= 100);
+            if i % 3 == 0 {
+                buffer.skip(1).unwrap();
+            }
         }
+        assert!(!buffer.is_file());
     }
 }

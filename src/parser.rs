@@ -24,7 +24,7 @@
 //!
 //! let mut parser = RequestParser::new(Limits::default());
 //! let first = parser.received(b"GET /a%20b?x=1 HTTP/1.1\r\nHo");
-//! assert_eq!(first.consumed, 28);
+//! assert_eq!(first.consumed, 27);
 //! assert!(matches!(first.status, Status::NeedMore));
 //!
 //! let rest = parser.received(b"st: example.com\r\n\r\nGET /next HTTP/1.1\r\n");
@@ -44,7 +44,7 @@ use std::collections::HashMap;
 use std::fmt;
 use std::io;
 
-use crate::buffers::OverflowableBuffer;
+use crate::buffers::{OverflowableBuffer, extend_bounded};
 use crate::error::HttpError;
 use crate::receiver::{ChunkedReceiver, FixedStreamReceiver};
 use crate::uri;
@@ -460,6 +460,20 @@ impl RequestParser {
         self.version
     }
 
+    /// How many bytes of memory the parser holds for raw input: an incomplete
+    /// line of the head, the body while it is in memory, an incomplete
+    /// trailer line. It stays below `max_header_size + inbuf_overflow`.
+    /// (The parsed header fields are not counted: they are proportional to
+    /// the header section, which `max_header_size` bounds.)
+    pub fn buffered_capacity(&self) -> usize {
+        let body = match &self.body {
+            Some(BodyReceiver::Fixed(receiver)) => receiver.buffered_capacity(),
+            Some(BodyReceiver::Chunked(receiver)) => receiver.buffered_capacity(),
+            None => 0,
+        };
+        self.partial_line.capacity() + body
+    }
+
     /// Whether the parser has finished (complete or failed).
     pub fn is_finished(&self) -> bool {
         self.state == State::Finished
@@ -482,7 +496,8 @@ impl RequestParser {
                 if let Err(error) = self.check_head_size() {
                     return self.fail(error, consumed);
                 }
-                self.partial_line.extend_from_slice(rest);
+                let limit = self.limits.max_header_size;
+                extend_bounded(&mut self.partial_line, rest, limit);
                 return Received {
                     consumed,
                     status: Status::NeedMore,
@@ -669,6 +684,7 @@ impl RequestParser {
     /// and decide how the body is framed (RFC 9112 §6.3).
     fn end_of_head(&mut self) -> Result<(), ParseError> {
         self.header_index = None;
+        self.partial_line = Vec::new(); // the head is done: free its buffer
         match find_header(&self.headers, "HOST") {
             None if self.version == Version::Http11 => return Err(ParseError::MissingHost),
             Some(index) if !is_valid_host(&self.headers[index].1) => {

@@ -30,7 +30,7 @@
 
 use std::io;
 
-use crate::buffers::OverflowableBuffer;
+use crate::buffers::{OverflowableBuffer, extend_bounded};
 use crate::parser::{FIELD_VALUE_CHAR, Limits, ParseError, TCHAR, find_byte, parse_field_line};
 use crate::wsgi::Input;
 
@@ -84,6 +84,11 @@ impl FixedStreamReceiver {
     /// Whether the whole body has arrived.
     pub fn is_complete(&self) -> bool {
         self.remaining == 0
+    }
+
+    /// Memory held for the body (0 once it is spooled to a file).
+    pub fn buffered_capacity(&self) -> usize {
+        self.buffer.memory_capacity()
     }
 
     /// The body, positioned at its start.
@@ -188,6 +193,11 @@ impl ChunkedReceiver {
     /// Whether the last chunk and the trailer section have arrived.
     pub fn is_complete(&self) -> bool {
         self.state == ChunkState::Complete
+    }
+
+    /// Memory held: the body while in memory, plus an incomplete trailer line.
+    pub fn buffered_capacity(&self) -> usize {
+        self.buffer.memory_capacity() + self.trailer_line.capacity()
     }
 
     /// The decoded length so far.
@@ -316,7 +326,11 @@ impl ChunkedReceiver {
                 limit: self.max_trailer_size,
             });
         }
-        self.trailer_line.extend_from_slice(&data[..taken]);
+        extend_bounded(
+            &mut self.trailer_line,
+            &data[..taken],
+            self.max_trailer_size,
+        );
         if line_complete {
             let Some(line) = self.trailer_line.strip_suffix(b"\r\n") else {
                 return Err(ParseError::BareLineFeed);
