@@ -68,6 +68,19 @@ pub const DEFAULT_THREADS: usize = 4;
 /// ```
 pub const DEFAULT_QUEUE_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 
+/// How long one idle worker spins before sleeping, unless
+/// [`DispatcherBuilder::idle_spin`] says otherwise.
+///
+/// ```
+/// use std::time::Duration;
+/// assert_eq!(waitress::dispatcher::DEFAULT_IDLE_SPIN, Duration::from_micros(50));
+/// ```
+pub const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
+
+/// At most this many workers spin at once: one is enough to catch the next
+/// task, and more would take cores from the threads doing work.
+const MAX_SPINNING_WORKERS: usize = 1;
+
 // ANCHOR: task
 /// A unit of work for the pool: in the server, one request to answer.
 ///
@@ -239,6 +252,7 @@ pub struct DispatcherBuilder {
     thread_name_prefix: String,
     stack_size: Option<usize>,
     queue_warning_interval: Duration,
+    idle_spin: Duration,
 }
 
 impl DispatcherBuilder {
@@ -279,6 +293,16 @@ impl DispatcherBuilder {
         self
     }
 
+    /// How long a worker that finds the queue empty keeps looking (spinning,
+    /// and yielding its core) before it goes to sleep; at most one worker
+    /// spins at a time. Default [`DEFAULT_IDLE_SPIN`]. Under load this saves
+    /// the submitter a wake-up system call per task; `Duration::ZERO` makes
+    /// idle workers sleep at once, for the lowest CPU use.
+    pub fn idle_spin(mut self, spin: Duration) -> Self {
+        self.idle_spin = spin;
+        self
+    }
+
     /// Builds the pool, with no threads until
     /// [`set_thread_count`](Dispatcher::set_thread_count).
     pub fn build(self) -> ThreadedTaskDispatcher {
@@ -286,7 +310,8 @@ impl DispatcherBuilder {
             shared: Arc::new(Shared {
                 pool_id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
                 state: Mutex::new(State::default()),
-                unclaimed_idle_hint: AtomicUsize::new(0),
+                available_hint: AtomicUsize::new(0),
+                queued_hint: AtomicUsize::new(0),
                 work_available: Condvar::new(),
                 space_available: Condvar::new(),
                 thread_exited: Condvar::new(),
@@ -295,6 +320,7 @@ impl DispatcherBuilder {
                 thread_name_prefix: self.thread_name_prefix,
                 stack_size: self.stack_size,
                 queue_warning_interval: self.queue_warning_interval,
+                idle_spin: self.idle_spin,
             }),
         }
     }
@@ -308,6 +334,7 @@ impl Default for DispatcherBuilder {
             thread_name_prefix: "waitress".to_string(),
             stack_size: None,
             queue_warning_interval: DEFAULT_QUEUE_WARNING_INTERVAL,
+            idle_spin: DEFAULT_IDLE_SPIN,
         }
     }
 }
@@ -342,11 +369,13 @@ struct Shared {
     /// `WORKER_OF_POOL`).
     pool_id: u64,
     state: Mutex<State>,
-    /// A copy of `idle - wakeups_pending` (sleeping workers nobody has woken
-    /// yet), written under the lock and read without it, so that `add_task`
-    /// can call [`Task::defer`] before taking the lock. Only a hint: the
-    /// answer can change the moment after it is read.
-    unclaimed_idle_hint: AtomicUsize,
+    /// A copy of `State::available_workers`, written under the lock and read
+    /// without it, so that `add_task` can call [`Task::defer`] before taking
+    /// the lock. Only a hint: it can change the moment after it is read.
+    available_hint: AtomicUsize,
+    /// A copy of the queue's length, for spinning workers to watch without
+    /// taking the lock. Also only a hint: they take the lock to pop.
+    queued_hint: AtomicUsize,
     /// Workers sleep here when the queue is empty.
     work_available: Condvar,
     /// `add_task` callers sleep here while a bounded queue is full.
@@ -358,6 +387,7 @@ struct Shared {
     thread_name_prefix: String,
     stack_size: Option<usize>,
     queue_warning_interval: Duration,
+    idle_spin: Duration,
 }
 
 // ANCHOR: state
@@ -375,11 +405,13 @@ struct State {
     target_threads: usize,
     /// Threads alive (spawned and not yet exited).
     threads: usize,
-    /// Workers waiting on `work_available`.
-    idle: usize,
+    /// Workers asleep on `work_available`.
+    sleeping: usize,
+    /// Idle workers awake and watching for a task (see `idle_spin`).
+    spinning: usize,
     /// Notifications sent to `work_available` that no worker has woken up
-    /// for yet. Each wake-up is a system call, so `add_task` notifies only
-    /// when there are more sleepers than wake-ups already on their way.
+    /// for yet. Each wake-up is a system call, so nobody notifies while a
+    /// spinning worker or an earlier wake-up is already on its way.
     wakeups_pending: usize,
     running: usize,
     blocked_submitters: usize,
@@ -403,7 +435,7 @@ impl State {
     fn stats(&self) -> DispatcherStats {
         DispatcherStats {
             threads: self.threads,
-            idle: self.idle,
+            idle: self.sleeping + self.spinning,
             running: self.running,
             queued: self.queue.len(),
             blocked_submitters: self.blocked_submitters,
@@ -428,8 +460,19 @@ impl State {
     // ANCHOR_END: should_exit
 
     /// Sleeping workers that no notification is on its way to.
-    fn unclaimed_idle(&self) -> usize {
-        self.idle.saturating_sub(self.wakeups_pending)
+    fn unclaimed_sleepers(&self) -> usize {
+        self.sleeping.saturating_sub(self.wakeups_pending)
+    }
+
+    /// Idle workers that will take a new task without anyone else's help.
+    fn available_workers(&self) -> usize {
+        self.spinning + self.unclaimed_sleepers()
+    }
+
+    /// Whether a task just queued needs a sleeper woken for it: not if a
+    /// spinning worker will see it, nor if every sleeper is already woken.
+    fn should_wake_sleeper(&self) -> bool {
+        self.spinning == 0 && self.unclaimed_sleepers() > 0
     }
 
     /// Removes the handles of exited threads, to be joined without the lock.
@@ -599,15 +642,43 @@ impl Shared {
 
     /// Wakes every sleeping worker, e.g. so that surplus ones can exit.
     fn wake_all_workers(&self, state: &mut State) {
-        state.wakeups_pending = state.idle;
-        self.unclaimed_idle_hint.store(0, Ordering::Relaxed);
+        state.wakeups_pending = state.sleeping;
+        self.publish_hints(state);
         self.work_available.notify_all();
+    }
+
+    /// Copies what lock-free readers watch; called after each change.
+    fn publish_hints(&self, state: &State) {
+        self.available_hint
+            .store(state.available_workers(), Ordering::Relaxed);
+        self.queued_hint.store(state.queue.len(), Ordering::Relaxed);
     }
 
     /// Whether a task offered now would have to wait, read without the lock.
     fn no_idle_worker_hint(&self) -> bool {
-        self.unclaimed_idle_hint.load(Ordering::Relaxed) == 0
+        self.available_hint.load(Ordering::Relaxed) == 0
     }
+
+    // ANCHOR: spin
+    /// Watches the queue's length, without the lock, for up to `idle_spin`.
+    /// Yields the core every few rounds: on a machine with fewer cores than
+    /// threads, the submitter may need it to produce the very task we wait for.
+    fn spin_for_work(&self) {
+        let deadline = Instant::now() + self.idle_spin;
+        loop {
+            for _ in 0..32 {
+                if self.queued_hint.load(Ordering::Relaxed) > 0 {
+                    return;
+                }
+                std::hint::spin_loop();
+            }
+            if Instant::now() >= deadline {
+                return;
+            }
+            thread::yield_now();
+        }
+    }
+    // ANCHOR_END: spin
 
     fn is_own_worker(&self) -> bool {
         WORKER_OF_POOL.with(Cell::get) == self.pool_id
@@ -619,17 +690,19 @@ impl Shared {
     fn enqueue(&self, state: &mut State, task: Box<dyn Task>) -> Enqueued {
         state.queue.push_back(task);
         state.submitted += 1;
-        // Wake a sleeper only if none is already on its way: each
-        // notification is a system call, and a worker that is running loops
-        // to the next task by itself.
-        let wake_worker = state.unclaimed_idle() > 0;
+        // Wake a sleeper only if no idle worker is already on its way: each
+        // notification is a system call, and a running worker loops to the
+        // next task by itself.
+        let wake_worker = state.should_wake_sleeper();
         if wake_worker {
             state.wakeups_pending += 1;
-            self.unclaimed_idle_hint
-                .store(state.unclaimed_idle(), Ordering::Relaxed);
         }
+        self.publish_hints(state);
         // Waitress's measure: tasks beyond what the idle workers will take.
-        let depth = state.queue.len().saturating_sub(state.idle);
+        let depth = state
+            .queue
+            .len()
+            .saturating_sub(state.sleeping + state.spinning);
         let mut depth_warning = None;
         if depth > 0 {
             let now = Instant::now();
@@ -708,16 +781,28 @@ impl Shared {
     fn worker_loop(&self, serial: u64, number: usize) {
         WORKER_OF_POOL.with(|pool| pool.set(self.pool_id));
         let mut state = self.lock();
+        let mut just_spun = false;
         loop {
             if state.worker_should_exit() {
                 break;
             }
             if let Some(task) = state.queue.pop_front() {
                 state.running += 1;
-                if state.blocked_submitters > 0 {
+                // More tasks waiting and nobody coming for them? Wake a
+                // sleeper here, rather than making the submitter do it.
+                let wake_another = !state.queue.is_empty() && state.should_wake_sleeper();
+                if wake_another {
+                    state.wakeups_pending += 1;
+                }
+                self.publish_hints(&state);
+                let wake_submitter = state.blocked_submitters > 0;
+                drop(state); // never hold the lock while a task runs
+                if wake_another {
+                    self.work_available.notify_one();
+                }
+                if wake_submitter {
                     self.space_available.notify_one();
                 }
-                drop(state); // never hold the lock while a task runs
                 let outcome = panic::catch_unwind(AssertUnwindSafe(move || task.service()));
                 if let Err(payload) = &outcome {
                     self.log_task_panic(payload.as_ref());
@@ -728,19 +813,32 @@ impl Shared {
                     Ok(()) => state.completed += 1,
                     Err(_) => state.failed += 1,
                 }
+                just_spun = false;
                 continue; // straight on to the next task, without sleeping
             }
-            state.idle += 1;
-            self.unclaimed_idle_hint
-                .store(state.unclaimed_idle(), Ordering::Relaxed);
+            // The queue is empty. Watch it for a moment before sleeping: a
+            // task that arrives meanwhile costs nobody a wake-up.
+            if !just_spun && !self.idle_spin.is_zero() && state.spinning < MAX_SPINNING_WORKERS {
+                state.spinning += 1;
+                self.publish_hints(&state);
+                drop(state);
+                self.spin_for_work();
+                state = self.lock();
+                state.spinning -= 1;
+                self.publish_hints(&state);
+                just_spun = true;
+                continue; // look again, under the lock, before sleeping
+            }
+            state.sleeping += 1;
+            self.publish_hints(&state);
             state = self
                 .work_available
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
-            state.idle -= 1;
+            state.sleeping -= 1;
             state.wakeups_pending = state.wakeups_pending.saturating_sub(1);
-            self.unclaimed_idle_hint
-                .store(state.unclaimed_idle(), Ordering::Relaxed);
+            self.publish_hints(&state);
+            just_spun = false;
         }
         state.threads -= 1;
         state.thread_numbers.remove(&number);
