@@ -1,5 +1,1167 @@
 //! The hand-written HTTP/1.1 request parser.
 //!
-//! Not written yet: it is being built in its own change (the parser issue).
-//! Nothing in this module is public until it works.
+//! A [`RequestParser`] is fed whatever bytes the socket produced, in any
+//! split, and answers with how many it consumed and one of four outcomes
+//! ([`Status`]): it needs more bytes; the header section is complete and the
+//! client waits for `100 Continue`; the request is complete; or the request
+//! is malformed, with the status to answer it with.
+//!
+//! The parser reads the request line and the header fields one line at a
+//! time. A complete line is parsed straight from the caller's slice; only an
+//! incomplete line is copied, into a buffer that can never grow past
+//! `max_header_size`. So every byte is looked at a constant number of times
+//! (the parser is linear in its input, with no regex and no backtracking),
+//! and feeding a request in one piece or byte by byte gives the same result.
+//! Bodies are handed to the receivers of [`crate::receiver`].
+//!
+//! The parser is strict where a lenient parser has been exploited (request
+//! smuggling, header injection, CVE-2019-16785/16786/16789/16792,
+//! CVE-2022-24761, RUSTSEC-2020-0031): the book chapter "Parsing HTTP by
+//! hand" goes through every rule with its RFC sentence.
+//!
+//! ```
+//! use waitress::parser::{Limits, RequestParser, Status, Version};
+//!
+//! let mut parser = RequestParser::new(Limits::default());
+//! let first = parser.received(b"GET /a%20b?x=1 HTTP/1.1\r\nHo");
+//! assert_eq!(first.consumed, 27);
+//! assert!(matches!(first.status, Status::NeedMore));
+//!
+//! let rest = parser.received(b"st: example.com\r\n\r\nGET /next HTTP/1.1\r\n");
+//! assert_eq!(rest.consumed, 19); // the pipelined request is left alone
+//! let Status::Complete(request) = rest.status else { panic!("not complete") };
+//! assert_eq!(request.method, "GET");
+//! assert_eq!(request.target, "/a%20b?x=1");
+//! assert_eq!(request.version, Version::Http11);
+//! assert_eq!(request.header("HOST"), Some("example.com"));
+//! assert_eq!(request.path_info(), "/a b");
+//! assert_eq!(request.query_string(), "x=1");
+//! assert!(!request.close_after);
+//! ```
 #![forbid(unsafe_code)]
+
+use std::collections::HashMap;
+use std::fmt;
+use std::io;
+
+use crate::buffers::{OverflowableBuffer, extend_bounded};
+use crate::error::HttpError;
+use crate::receiver::{ChunkedReceiver, FixedStreamReceiver};
+use crate::uri;
+use crate::wsgi::{Input, parse_decimal};
+
+// ANCHOR: limits
+/// How much a request may make the server hold.
+///
+/// ```
+/// let limits = waitress::parser::Limits::default();
+/// assert_eq!(limits.max_header_size, 262_144);
+/// assert_eq!(limits.max_body_size, 1_073_741_824);
+/// assert_eq!(limits.inbuf_overflow, 524_288);
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Limits {
+    /// The request line plus the header section (leading empty lines and the
+    /// final empty line included) must stay below this: 431, or 414 when the
+    /// request line alone reaches it. The trailer section of a chunked body
+    /// has the same limit, counted separately. (`max_request_header_size`)
+    pub max_header_size: usize,
+    /// A body of this many bytes or more is refused with 413: at once for a
+    /// Content-Length, as it arrives for a chunked body. (`max_request_body_size`)
+    pub max_body_size: u64,
+    /// A body larger than this is spooled to a temporary file. (`inbuf_overflow`)
+    pub inbuf_overflow: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Limits {
+        Limits {
+            max_header_size: 262_144,
+            max_body_size: 1_073_741_824,
+            inbuf_overflow: 524_288,
+        }
+    }
+}
+// ANCHOR_END: limits
+
+/// The protocol version a request is served (and answered) in.
+///
+/// ```
+/// use waitress::parser::Version;
+/// assert_eq!(Version::Http11.as_str(), "HTTP/1.1");
+/// ```
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
+pub enum Version {
+    /// HTTP/1.0: the connection closes after the response unless the client
+    /// asked for keep-alive.
+    Http10,
+    /// HTTP/1.1 (and HTTP/1.x with x > 1, which is answered as 1.1).
+    Http11,
+}
+
+impl Version {
+    /// `"HTTP/1.0"` or `"HTTP/1.1"`.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Version::Http10 => "HTTP/1.0",
+            Version::Http11 => "HTTP/1.1",
+        }
+    }
+}
+
+impl fmt::Display for Version {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+// ANCHOR: request
+/// A complete request: the start line, the header fields keyed by their CGI
+/// names, and the body.
+///
+/// ```
+/// use waitress::parser::{Limits, RequestParser, Status};
+///
+/// let mut parser = RequestParser::new(Limits::default());
+/// let wire = b"POST /f HTTP/1.0\r\nContent-Type: text/plain\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 2\r\n\r\nhi";
+/// let Status::Complete(request) = parser.received(wire).status else { panic!() };
+/// assert_eq!(request.header("CONTENT_TYPE"), Some("text/plain"));
+/// assert_eq!(request.header("X_A"), Some("1, 2"));
+/// assert_eq!(request.body.len(), 2);
+/// assert!(request.close_after); // HTTP/1.0 without keep-alive
+/// ```
+#[derive(Debug)]
+pub struct Request {
+    /// The method, a token, exactly as sent (`GET`, `PROPFIND`, …).
+    pub method: String,
+    /// The request target exactly as sent (`REQUEST_URI`).
+    pub target: String,
+    /// The version to serve and answer the request in.
+    pub version: Version,
+    /// Header fields in arrival order, keyed by CGI name (`HOST`,
+    /// `CONTENT_TYPE`, `X_FOO`): names with `_` are dropped, repeated fields
+    /// are joined with `", "`, values are latin-1 with SP/HTAB trimmed. A
+    /// chunked request has no `TRANSFER_ENCODING` and a `CONTENT_LENGTH` of
+    /// the decoded length.
+    pub headers: Vec<(String, String)>,
+    /// The body, positioned at its start (`wsgi.input`).
+    pub body: Input,
+    /// Whether the client sent `Expect: 100-continue` with a body.
+    pub expect_continue: bool,
+    /// Whether the connection must close after the response.
+    pub close_after: bool,
+}
+// ANCHOR_END: request
+
+impl Request {
+    /// The value of a header field by CGI name (`"CONTENT_TYPE"`).
+    pub fn header(&self, cgi_name: &str) -> Option<&str> {
+        find_header(&self.headers, cgi_name).map(|index| self.headers[index].1.as_str())
+    }
+
+    /// `PATH_INFO`: the target's path, percent-decoded as bytes-as-latin-1.
+    pub fn path_info(&self) -> String {
+        uri::decode_path(uri::split_target(&self.target).0)
+    }
+
+    /// `QUERY_STRING`: the target's query, raw.
+    pub fn query_string(&self) -> &str {
+        uri::split_target(&self.target).1
+    }
+}
+
+/// What [`RequestParser::received`] made of the bytes it was given.
+#[derive(Debug)]
+pub struct Received {
+    /// How many of the given bytes were consumed. Bytes after a complete
+    /// request (a pipelined next request) are not. After an error the
+    /// connection closes, so the count then means little: it covers at
+    /// least the bytes of the header section, maybe not those of the body.
+    pub consumed: usize,
+    /// Where the request stands.
+    pub status: Status,
+}
+
+/// Where a request stands after some bytes were fed to the parser.
+#[derive(Debug)]
+pub enum Status {
+    /// All bytes were consumed; the request needs more.
+    NeedMore,
+    /// The header section is complete, the request has a body, and the
+    /// client sent `Expect: 100-continue`: the channel may send
+    /// `HTTP/1.1 100 Continue` now, then keeps feeding the parser (starting
+    /// with any bytes this call did not consume). Reported once.
+    ExpectContinue,
+    /// The request is complete.
+    Complete(Request),
+    /// The request is malformed or too large. Answer with the error's status
+    /// in `version` (HTTP/1.0 when the request line was not understood) and
+    /// close the connection.
+    Error {
+        /// What was wrong.
+        error: ParseError,
+        /// The version to write the error response in.
+        version: Version,
+    },
+}
+
+// ANCHOR: parse_error
+/// Why a request was refused, with the status that says so.
+///
+/// ```
+/// use waitress::error::HttpError;
+/// use waitress::parser::ParseError;
+///
+/// let error = HttpError::from(ParseError::InvalidContentLength);
+/// assert_eq!(error.status, 400);
+/// assert_eq!(error.detail, "Content-Length is invalid");
+/// assert_eq!(ParseError::UnsupportedVersion.status(), 505);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// 400: a LF not preceded by CR (CVE-2019-16785).
+    BareLineFeed,
+    /// 400: a CR not followed by LF (CVE-2019-16785).
+    BareCarriageReturn,
+    /// 400: the request line is not `method SP target SP version`.
+    InvalidRequestLine,
+    /// 400: the target holds a control character or a byte above 0x7E, or
+    /// has none of the four forms.
+    InvalidTarget,
+    /// 400: `*` is the target of a method other than OPTIONS.
+    AsteriskFormNotAllowed,
+    /// 400: CONNECT without an authority-form target (`host:port`).
+    AuthorityFormRequired,
+    /// 400: the version is not `HTTP/` DIGIT `.` DIGIT.
+    InvalidVersion,
+    /// 505: a major version other than 1.
+    UnsupportedVersion,
+    /// 501: CONNECT: this server cannot open tunnels.
+    ConnectNotSupported,
+    /// 414: the request line alone reaches `max_header_size`.
+    RequestLineTooLong {
+        /// `max_header_size`.
+        limit: usize,
+    },
+    /// 431: the request line and header section reach `max_header_size`.
+    HeaderSectionTooLarge {
+        /// `max_header_size`.
+        limit: usize,
+    },
+    /// 400: a header line without a colon, or a name that is not a token.
+    InvalidHeaderName,
+    /// 400: whitespace between a field name and its colon (RUSTSEC-2020-0031).
+    WhitespaceBeforeColon,
+    /// 400: a line starting with SP or HTAB (obs-fold, RFC 9112 §5.2).
+    ObsoleteLineFolding,
+    /// 400: a control character (other than HTAB) in a field value.
+    InvalidHeaderValue,
+    /// 400: an HTTP/1.1 request without Host (RFC 9112 §3.2).
+    MissingHost,
+    /// 400: Host, Content-Type (or a differing Content-Length) twice.
+    DuplicateHeader(&'static str),
+    /// 400: a Host value that is not `uri-host [":" port]`.
+    InvalidHost,
+    /// 400: a Content-Length that is not plain ASCII digits fitting a u64
+    /// (CVE-2019-16792, CVE-2022-24761).
+    InvalidContentLength,
+    /// 413: the body reaches `max_body_size`.
+    BodyTooLarge {
+        /// `max_body_size`.
+        limit: u64,
+    },
+    /// 400: Transfer-Encoding on an HTTP/1.0 request (RFC 9112 §6.1).
+    TransferEncodingInHttp10,
+    /// 501: a transfer coding other than chunked (CVE-2019-16786).
+    UnsupportedTransferCoding,
+    /// 400: chunked is not the last coding, appears twice, or the list is
+    /// empty (RFC 9112 §6.3).
+    InvalidTransferEncoding,
+    /// 417: an Expect value other than `100-continue`.
+    UnsupportedExpectation,
+    /// 400: a chunk size that is not 1 to 16 hex digits.
+    InvalidChunkSize,
+    /// 400: a chunk extension outside the RFC 9112 §7.1.1 grammar.
+    InvalidChunkExtension,
+    /// 400: chunk extensions longer in total than
+    /// [`crate::receiver::MAX_CHUNK_EXTENSIONS_SIZE`].
+    ChunkExtensionsTooLarge,
+    /// 400: chunk data not followed by exactly CRLF.
+    ChunkNotTerminated,
+    /// 431: the trailer section reaches `max_header_size`.
+    TrailerSectionTooLarge {
+        /// `max_header_size`.
+        limit: usize,
+    },
+    /// 500: the body could not be stored (a temporary file failed).
+    BodyStorage(String),
+}
+
+impl ParseError {
+    /// The HTTP status that answers this error.
+    pub fn status(&self) -> u16 {
+        use ParseError::*;
+        match self {
+            RequestLineTooLong { .. } => 414,
+            HeaderSectionTooLarge { .. } | TrailerSectionTooLarge { .. } => 431,
+            BodyTooLarge { .. } => 413,
+            UnsupportedVersion => 505,
+            ConnectNotSupported | UnsupportedTransferCoding => 501,
+            UnsupportedExpectation => 417,
+            BodyStorage(_) => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ParseError::*;
+        match self {
+            BareLineFeed | BareCarriageReturn => f.write_str("Bare CR or LF found in HTTP message"),
+            InvalidRequestLine => f.write_str("Start line is invalid"),
+            InvalidTarget => f.write_str("Request target is invalid"),
+            AsteriskFormNotAllowed => f.write_str("Target * is only allowed for OPTIONS"),
+            AuthorityFormRequired => f.write_str("CONNECT requires a host:port target"),
+            InvalidVersion => f.write_str("HTTP version is invalid"),
+            UnsupportedVersion => f.write_str("Only HTTP/1.x is supported"),
+            ConnectNotSupported => f.write_str("CONNECT is not supported"),
+            RequestLineTooLong { limit } => write!(f, "request line exceeds max_header of {limit}"),
+            HeaderSectionTooLarge { limit } => write!(f, "exceeds max_header of {limit}"),
+            InvalidHeaderName => f.write_str("Invalid header"),
+            WhitespaceBeforeColon => f.write_str("Invalid header: whitespace before colon"),
+            ObsoleteLineFolding => f.write_str("Invalid header: obsolete line folding"),
+            InvalidHeaderValue => f.write_str("Invalid header value"),
+            MissingHost => f.write_str("Host header is missing"),
+            DuplicateHeader(name) => write!(f, "Duplicate header: {name}"),
+            InvalidHost => f.write_str("Host header is invalid"),
+            InvalidContentLength => f.write_str("Content-Length is invalid"),
+            BodyTooLarge { limit } => write!(f, "exceeds max_body of {limit}"),
+            TransferEncodingInHttp10 => f.write_str("Transfer-Encoding is not allowed in HTTP/1.0"),
+            UnsupportedTransferCoding => {
+                f.write_str("Transfer-Encoding requested is not supported.")
+            }
+            InvalidTransferEncoding => f.write_str("Transfer-Encoding is invalid"),
+            UnsupportedExpectation => f.write_str("Only Expect: 100-continue is supported"),
+            InvalidChunkSize => f.write_str("Invalid chunk size"),
+            InvalidChunkExtension => f.write_str("Invalid chunk extension"),
+            ChunkExtensionsTooLarge => f.write_str("Chunk extensions are too long"),
+            ChunkNotTerminated => f.write_str("Chunk not properly terminated"),
+            TrailerSectionTooLarge { limit } => write!(f, "trailers exceed max_header of {limit}"),
+            BodyStorage(reason) => write!(f, "could not store the request body: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<ParseError> for HttpError {
+    fn from(error: ParseError) -> HttpError {
+        HttpError::new(error.status(), error.to_string())
+    }
+}
+
+impl From<io::Error> for ParseError {
+    fn from(error: io::Error) -> ParseError {
+        ParseError::BodyStorage(error.to_string())
+    }
+}
+// ANCHOR_END: parse_error
+
+/// Where the parser is in the request.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum State {
+    /// Skipping empty lines, then reading the request line.
+    RequestLine,
+    /// Reading header field lines until the empty line.
+    Headers,
+    /// The header section is done; a receiver reads the body.
+    Body,
+    /// Complete or failed: nothing more is consumed.
+    Finished,
+}
+
+#[derive(Debug)]
+enum BodyReceiver {
+    Fixed(FixedStreamReceiver),
+    Chunked(ChunkedReceiver),
+}
+
+/// Above this many distinct fields, finding a repeated name goes through a
+/// hash map instead of a linear scan, so that a header section of thousands
+/// of tiny fields still parses in linear time.
+const LINEAR_SCAN_FIELDS: usize = 16;
+
+// ANCHOR: request_parser
+/// An incremental HTTP/1.1 request parser for one request.
+///
+/// Feed it bytes with [`received`](RequestParser::received) until it reports
+/// [`Status::Complete`] or [`Status::Error`]; after that it consumes nothing
+/// more, and the channel makes a new parser for the next request, feeding it
+/// the bytes this one did not consume.
+///
+/// ```
+/// use waitress::parser::{Limits, ParseError, RequestParser, Status};
+///
+/// let mut parser = RequestParser::new(Limits::default());
+/// let received = parser.received(b"GET / HTTP/1.1\nHost: x\r\n\r\n");
+/// let Status::Error { error, .. } = received.status else { panic!() };
+/// assert_eq!(error, ParseError::BareLineFeed);
+/// ```
+#[derive(Debug)]
+pub struct RequestParser {
+    limits: Limits,
+    state: State,
+    /// An incomplete line carried over from the previous call.
+    partial_line: Vec<u8>,
+    /// Bytes of the request line and header section seen so far.
+    head_bytes: usize,
+    method: String,
+    target: String,
+    version: Version,
+    headers: Vec<(String, String)>,
+    header_index: Option<HashMap<String, usize>>,
+    host_seen: bool,
+    content_type_seen: bool,
+    content_length: Option<u64>,
+    body: Option<BodyReceiver>,
+    expect_continue: bool,
+    continue_reported: bool,
+    close_after: bool,
+}
+// ANCHOR_END: request_parser
+
+impl RequestParser {
+    /// A parser for one request, with these limits. Allocates nothing.
+    pub fn new(limits: Limits) -> RequestParser {
+        RequestParser {
+            limits,
+            state: State::RequestLine,
+            partial_line: Vec::new(),
+            head_bytes: 0,
+            method: String::new(),
+            target: String::new(),
+            version: Version::Http10,
+            headers: Vec::new(),
+            header_index: None,
+            host_seen: false,
+            content_type_seen: false,
+            content_length: None,
+            body: None,
+            expect_continue: false,
+            continue_reported: false,
+            close_after: false,
+        }
+    }
+
+    /// The version an error response should use now: HTTP/1.0 until the
+    /// request line has been understood, then the request's.
+    pub fn response_version(&self) -> Version {
+        self.version
+    }
+
+    /// How many bytes of memory the parser holds for raw input: an incomplete
+    /// line of the head, the body while it is in memory, an incomplete
+    /// trailer line. It stays below `max_header_size + inbuf_overflow`.
+    /// (The parsed header fields are not counted: they are proportional to
+    /// the header section, which `max_header_size` bounds.)
+    pub fn buffered_capacity(&self) -> usize {
+        let body = match &self.body {
+            Some(BodyReceiver::Fixed(receiver)) => receiver.buffered_capacity(),
+            Some(BodyReceiver::Chunked(receiver)) => receiver.buffered_capacity(),
+            None => 0,
+        };
+        self.partial_line.capacity() + body
+    }
+
+    /// Whether the parser has finished (complete or failed).
+    pub fn is_finished(&self) -> bool {
+        self.state == State::Finished
+    }
+
+    // ANCHOR: received
+    /// Consumes bytes of the request and says where it stands.
+    ///
+    /// Stops consuming at the end of the request, after an error, and right
+    /// after the header section when it reports [`Status::ExpectContinue`].
+    /// Once finished, it consumes nothing and reports [`Status::NeedMore`].
+    pub fn received(&mut self, data: &[u8]) -> Received {
+        let mut consumed = 0;
+        while matches!(self.state, State::RequestLine | State::Headers) {
+            let rest = &data[consumed..];
+            let Some(line_end) = find_byte(rest, b'\n') else {
+                // An incomplete line: keep it, but never more than the limit.
+                consumed = data.len();
+                self.head_bytes = self.head_bytes.saturating_add(rest.len());
+                if let Err(error) = self.check_head_size() {
+                    return self.fail(error, consumed);
+                }
+                let limit = self.limits.max_header_size;
+                extend_bounded(&mut self.partial_line, rest, limit);
+                return Received {
+                    consumed,
+                    status: Status::NeedMore,
+                };
+            };
+            consumed += line_end + 1;
+            self.head_bytes = self.head_bytes.saturating_add(line_end + 1);
+            let result = self.check_head_size().and_then(|()| {
+                if self.partial_line.is_empty() {
+                    self.head_line(&rest[..line_end])
+                } else {
+                    let mut line = std::mem::take(&mut self.partial_line);
+                    line.extend_from_slice(&rest[..line_end]);
+                    let result = self.head_line(&line);
+                    line.clear();
+                    self.partial_line = line;
+                    result
+                }
+            });
+            if let Err(error) = result {
+                return self.fail(error, consumed);
+            }
+        }
+        if self.state == State::Body {
+            if self.expect_continue && !self.continue_reported {
+                self.continue_reported = true;
+                return Received {
+                    consumed,
+                    status: Status::ExpectContinue,
+                };
+            }
+            match self.receive_body(&data[consumed..]) {
+                Ok((used, done)) => {
+                    consumed += used;
+                    if !done {
+                        return Received {
+                            consumed,
+                            status: Status::NeedMore,
+                        };
+                    }
+                }
+                Err(error) => return self.fail(error, consumed),
+            }
+        }
+        if self.state == State::Finished {
+            return Received {
+                consumed,
+                status: Status::NeedMore,
+            };
+        }
+        match self.complete() {
+            Ok(request) => Received {
+                consumed,
+                status: Status::Complete(request),
+            },
+            Err(error) => self.fail(error, consumed),
+        }
+    }
+    // ANCHOR_END: received
+
+    fn fail(&mut self, error: ParseError, consumed: usize) -> Received {
+        self.state = State::Finished;
+        self.partial_line = Vec::new();
+        self.body = None;
+        Received {
+            consumed,
+            status: Status::Error {
+                error,
+                version: self.version,
+            },
+        }
+    }
+
+    // ANCHOR: head_size
+    /// The request line plus header section must stay below the limit; while
+    /// the request line is still being read, that is a 414.
+    fn check_head_size(&self) -> Result<(), ParseError> {
+        if self.head_bytes < self.limits.max_header_size {
+            return Ok(());
+        }
+        let limit = self.limits.max_header_size;
+        Err(match self.state {
+            State::RequestLine => ParseError::RequestLineTooLong { limit },
+            _ => ParseError::HeaderSectionTooLarge { limit },
+        })
+    }
+    // ANCHOR_END: head_size
+
+    // ANCHOR: head_line
+    /// One line of the head, up to but not including its LF.
+    fn head_line(&mut self, line_with_cr: &[u8]) -> Result<(), ParseError> {
+        let Some(line) = line_with_cr.strip_suffix(b"\r") else {
+            return Err(ParseError::BareLineFeed);
+        };
+        match (self.state, line.is_empty()) {
+            // RFC 9112 §2.2: empty lines before the request line are ignored.
+            (State::RequestLine, true) => Ok(()),
+            (State::RequestLine, false) => {
+                let request_line = parse_request_line(line)?;
+                self.method = ascii_string(request_line.method);
+                self.target = ascii_string(request_line.target);
+                self.version = request_line.version;
+                self.state = State::Headers;
+                Ok(())
+            }
+            (_, true) => self.end_of_head(),
+            (_, false) => {
+                let field = parse_field_line(line)?;
+                self.add_field(field)
+            }
+        }
+    }
+    // ANCHOR_END: head_line
+
+    // ANCHOR: add_field
+    fn add_field(&mut self, field: Field<'_>) -> Result<(), ParseError> {
+        // `X_Foo` would become the same CGI name as `X-Foo`: drop it, so a
+        // client cannot impersonate a header a proxy set (Waitress 1.0).
+        if field.name.contains(&b'_') {
+            return Ok(());
+        }
+        let name = cgi_name(field.name);
+        match name.as_str() {
+            "HOST" if self.host_seen => return Err(ParseError::DuplicateHeader("Host")),
+            "HOST" => self.host_seen = true,
+            "CONTENT_TYPE" if self.content_type_seen => {
+                return Err(ParseError::DuplicateHeader("Content-Type"));
+            }
+            "CONTENT_TYPE" => self.content_type_seen = true,
+            "CONTENT_LENGTH" => {
+                let length = std::str::from_utf8(field.value)
+                    .ok()
+                    .and_then(parse_decimal)
+                    .ok_or(ParseError::InvalidContentLength)?;
+                match self.content_length {
+                    // Identical repeats say the same thing (RFC 9110 §8.6).
+                    Some(previous) if previous == length => return Ok(()),
+                    Some(_) => return Err(ParseError::DuplicateHeader("Content-Length")),
+                    None => self.content_length = Some(length),
+                }
+            }
+            _ => {}
+        }
+        let value = latin1_string(field.value);
+        match self.find_field(&name) {
+            Some(index) => {
+                let existing = &mut self.headers[index].1;
+                existing.push_str(", ");
+                existing.push_str(&value);
+            }
+            None => {
+                if let Some(index) = &mut self.header_index {
+                    index.insert(name.clone(), self.headers.len());
+                }
+                if self.headers.capacity() == 0 {
+                    self.headers.reserve_exact(LINEAR_SCAN_FIELDS);
+                }
+                self.headers.push((name, value));
+                if self.header_index.is_none() && self.headers.len() > LINEAR_SCAN_FIELDS {
+                    let index = self.headers.iter().enumerate();
+                    self.header_index = Some(index.map(|(i, (n, _))| (n.clone(), i)).collect());
+                }
+            }
+        }
+        Ok(())
+    }
+    // ANCHOR_END: add_field
+
+    fn find_field(&self, name: &str) -> Option<usize> {
+        match &self.header_index {
+            Some(index) => index.get(name).copied(),
+            None => find_header(&self.headers, name),
+        }
+    }
+
+    fn take_field(&mut self, name: &str) -> Option<String> {
+        let index = find_header(&self.headers, name)?;
+        self.header_index = None; // indices shift; not needed any more
+        Some(self.headers.remove(index).1)
+    }
+
+    // ANCHOR: end_of_head
+    /// The header section is complete: check what depends on several fields
+    /// and decide how the body is framed (RFC 9112 §6.3).
+    fn end_of_head(&mut self) -> Result<(), ParseError> {
+        self.header_index = None;
+        self.partial_line = Vec::new(); // the head is done: free its buffer
+        match find_header(&self.headers, "HOST") {
+            None if self.version == Version::Http11 => return Err(ParseError::MissingHost),
+            Some(index) if !is_valid_host(&self.headers[index].1) => {
+                return Err(ParseError::InvalidHost);
+            }
+            _ => {}
+        }
+
+        let chunked = match self.take_field("TRANSFER_ENCODING") {
+            Some(_) if self.version == Version::Http10 => {
+                return Err(ParseError::TransferEncodingInHttp10);
+            }
+            Some(codings) => {
+                check_transfer_codings(&codings)?;
+                true
+            }
+            None => false,
+        };
+        if chunked && self.content_length.is_some() {
+            // Both framings: chunked wins, and a connection that carried an
+            // ambiguous message is not reused (RFC 9112 §6.1).
+            self.take_field("CONTENT_LENGTH");
+            self.content_length = None;
+            self.close_after = true;
+        }
+
+        let connection = self.header("CONNECTION").unwrap_or("");
+        self.close_after |= match self.version {
+            Version::Http11 => has_token(connection, "close"),
+            Version::Http10 => {
+                has_token(connection, "close") || !has_token(connection, "keep-alive")
+            }
+        };
+
+        let expects_continue = match self.header("EXPECT").map(trim_whitespace) {
+            None | Some("") => false,
+            Some(value) if value.eq_ignore_ascii_case("100-continue") => {
+                // RFC 9110 §10.1.1: ignore it from an HTTP/1.0 client.
+                self.version == Version::Http11
+            }
+            Some(_) => return Err(ParseError::UnsupportedExpectation),
+        };
+
+        let limits = self.limits;
+        self.body = if chunked {
+            let buffer = OverflowableBuffer::new(limits.inbuf_overflow);
+            Some(BodyReceiver::Chunked(ChunkedReceiver::new(buffer, &limits)))
+        } else {
+            match self.content_length {
+                Some(length) if length >= limits.max_body_size && length > 0 => {
+                    return Err(ParseError::BodyTooLarge {
+                        limit: limits.max_body_size,
+                    });
+                }
+                Some(length) if length > 0 => {
+                    let buffer = OverflowableBuffer::new(limits.inbuf_overflow);
+                    Some(BodyReceiver::Fixed(FixedStreamReceiver::new(
+                        length, buffer,
+                    )))
+                }
+                _ => None,
+            }
+        };
+        // A bodiless request is answered at once, with or without Expect
+        // (Waitress waits forever for a body here: its quirk Q5).
+        self.expect_continue = expects_continue && self.body.is_some();
+        self.state = State::Body;
+        Ok(())
+    }
+    // ANCHOR_END: end_of_head
+
+    fn header(&self, name: &str) -> Option<&str> {
+        find_header(&self.headers, name).map(|index| self.headers[index].1.as_str())
+    }
+
+    /// Feeds body bytes to the receiver; returns how many it took and
+    /// whether the body is complete.
+    fn receive_body(&mut self, data: &[u8]) -> Result<(usize, bool), ParseError> {
+        match &mut self.body {
+            Some(BodyReceiver::Fixed(receiver)) => {
+                let used = receiver.received(data)?;
+                Ok((used, receiver.is_complete()))
+            }
+            Some(BodyReceiver::Chunked(receiver)) => {
+                let used = receiver.received(data)?;
+                Ok((used, receiver.is_complete()))
+            }
+            None => Ok((0, true)),
+        }
+    }
+
+    fn complete(&mut self) -> Result<Request, ParseError> {
+        self.state = State::Finished;
+        let body = match self.body.take() {
+            None => Input::empty(),
+            Some(BodyReceiver::Fixed(receiver)) => receiver.into_input()?,
+            Some(BodyReceiver::Chunked(receiver)) => {
+                let body = receiver.into_input()?;
+                self.headers
+                    .push(("CONTENT_LENGTH".to_string(), body.len().to_string()));
+                body
+            }
+        };
+        Ok(Request {
+            method: std::mem::take(&mut self.method),
+            target: std::mem::take(&mut self.target),
+            version: self.version,
+            headers: std::mem::take(&mut self.headers),
+            body,
+            expect_continue: self.expect_continue,
+            close_after: self.close_after,
+        })
+    }
+}
+
+/// The three parts of a request line, borrowed from the line.
+struct RequestLine<'a> {
+    method: &'a [u8],
+    target: &'a [u8],
+    version: Version,
+}
+
+// ANCHOR: request_line
+/// `method SP request-target SP HTTP-version` (RFC 9112 §3), with exactly one
+/// SP between the parts and nothing after the version.
+fn parse_request_line(line: &[u8]) -> Result<RequestLine<'_>, ParseError> {
+    let method_len = count_while(line, &TCHAR);
+    if method_len == 0 || line.get(method_len) != Some(&b' ') {
+        return Err(invalid_byte_error(
+            line,
+            method_len,
+            ParseError::InvalidRequestLine,
+        ));
+    }
+    let target_start = method_len + 1;
+    let target_len = count_while(&line[target_start..], &TARGET_CHAR);
+    let target_end = target_start + target_len;
+    match line.get(target_end) {
+        Some(b' ') if target_len > 0 => {}
+        // No target (two spaces), or no version at all (HTTP/0.9 style).
+        Some(b' ') | None => return Err(ParseError::InvalidRequestLine),
+        Some(_) => {
+            return Err(invalid_byte_error(
+                line,
+                target_end,
+                ParseError::InvalidTarget,
+            ));
+        }
+    }
+    let version = parse_version(&line[target_end + 1..])?;
+    let method = &line[..method_len];
+    let target = &line[target_start..target_end];
+    check_target_form(method, target)?;
+    Ok(RequestLine {
+        method,
+        target,
+        version,
+    })
+}
+// ANCHOR_END: request_line
+
+// ANCHOR: version
+/// `HTTP/` DIGIT `.` DIGIT, case-sensitive (RFC 9112 §2.3). 1.0 and 1.1 are
+/// served; 1.2 to 1.9 are answered as 1.1 (same major version, RFC 9110
+/// §6.2); other major versions get 505.
+fn parse_version(text: &[u8]) -> Result<Version, ParseError> {
+    match text {
+        [b'H', b'T', b'T', b'P', b'/', major, b'.', minor]
+            if major.is_ascii_digit() && minor.is_ascii_digit() =>
+        {
+            match (major, minor) {
+                (b'1', b'0') => Ok(Version::Http10),
+                (b'1', _) => Ok(Version::Http11),
+                _ => Err(ParseError::UnsupportedVersion),
+            }
+        }
+        _ => Err(invalid_byte_error(text, 0, ParseError::InvalidVersion)),
+    }
+}
+// ANCHOR_END: version
+
+// ANCHOR: target_form
+/// Which of the four target forms (RFC 9112 §3.2) the method may use.
+fn check_target_form(method: &[u8], target: &[u8]) -> Result<(), ParseError> {
+    if method == b"CONNECT" {
+        // A tunnel is not something a WSGI application can serve: refuse
+        // the method itself (501), after checking the target's form.
+        return Err(if is_authority_form(target) {
+            ParseError::ConnectNotSupported
+        } else {
+            ParseError::AuthorityFormRequired
+        });
+    }
+    match target {
+        b"*" if method == b"OPTIONS" => Ok(()),
+        b"*" => Err(ParseError::AsteriskFormNotAllowed),
+        [b'/', ..] => Ok(()),
+        _ if is_absolute_form(target) => Ok(()),
+        _ => Err(ParseError::InvalidTarget),
+    }
+}
+
+/// `scheme "://" ...`: an absolute-URI as HTTP proxies receive it.
+fn is_absolute_form(target: &[u8]) -> bool {
+    let scheme_len = count_while(target, &SCHEME_CHAR);
+    scheme_len > 0 && target[0].is_ascii_alphabetic() && target[scheme_len..].starts_with(b"://")
+}
+
+/// `uri-host ":" port` (RFC 9112 §3.2.3).
+fn is_authority_form(target: &[u8]) -> bool {
+    let Some(colon) = target.iter().rposition(|&b| b == b':') else {
+        return false;
+    };
+    let (host, port) = (&target[..colon], &target[colon + 1..]);
+    !host.is_empty()
+        && host.iter().all(|&b| HOST_CHAR[usize::from(b)])
+        && (1..=5).contains(&port.len())
+        && port.iter().all(u8::is_ascii_digit)
+}
+// ANCHOR_END: target_form
+
+/// The error for the byte at `index`: a CR there is a bare CR.
+fn invalid_byte_error(line: &[u8], index: usize, otherwise: ParseError) -> ParseError {
+    if line[index.min(line.len())..].contains(&b'\r') {
+        ParseError::BareCarriageReturn
+    } else {
+        otherwise
+    }
+}
+
+/// A header or trailer field line, checked and split.
+pub(crate) struct Field<'a> {
+    /// The name, a token.
+    pub(crate) name: &'a [u8],
+    /// The value without leading and trailing SP/HTAB.
+    pub(crate) value: &'a [u8],
+}
+
+// ANCHOR: field_line
+/// `field-name ":" OWS field-value OWS` (RFC 9112 §5), CRLF already removed.
+pub(crate) fn parse_field_line(line: &[u8]) -> Result<Field<'_>, ParseError> {
+    if matches!(line.first(), Some(b' ' | b'\t')) {
+        return Err(ParseError::ObsoleteLineFolding);
+    }
+    let name_len = count_while(line, &TCHAR);
+    match line.get(name_len) {
+        Some(b':') if name_len > 0 => {}
+        Some(b' ' | b'\t') if name_len > 0 => return Err(ParseError::WhitespaceBeforeColon),
+        Some(b'\r') => return Err(ParseError::BareCarriageReturn),
+        _ => return Err(ParseError::InvalidHeaderName),
+    }
+    let value = &line[name_len + 1..];
+    if let Some(&bad) = value.iter().find(|&&b| !FIELD_VALUE_CHAR[usize::from(b)]) {
+        return Err(if bad == b'\r' {
+            ParseError::BareCarriageReturn
+        } else {
+            ParseError::InvalidHeaderValue
+        });
+    }
+    Ok(Field {
+        name: &line[..name_len],
+        value: trim_whitespace_bytes(value),
+    })
+}
+// ANCHOR_END: field_line
+
+/// Checks a Transfer-Encoding list (all its field lines, joined): `chunked`
+/// must be the last coding, exactly once, and no other coding is supported.
+// ANCHOR: transfer_encoding
+fn check_transfer_codings(codings: &str) -> Result<(), ParseError> {
+    let mut chunked_count = 0;
+    let mut other_coding = false;
+    let mut last_is_chunked = false;
+    for coding in codings.split(',').map(trim_whitespace) {
+        if coding.is_empty() {
+            continue; // RFC 9110 §5.6.1: empty list elements are ignored.
+        }
+        last_is_chunked = coding.eq_ignore_ascii_case("chunked");
+        if last_is_chunked {
+            chunked_count += 1;
+        } else {
+            other_coding = true;
+        }
+    }
+    if chunked_count > 1 || (chunked_count == 1 && !last_is_chunked) {
+        // The length cannot be determined reliably (RFC 9112 §6.3).
+        Err(ParseError::InvalidTransferEncoding)
+    } else if other_coding {
+        Err(ParseError::UnsupportedTransferCoding)
+    } else if chunked_count == 0 {
+        Err(ParseError::InvalidTransferEncoding) // an empty list
+    } else {
+        Ok(())
+    }
+}
+// ANCHOR_END: transfer_encoding
+
+// ANCHOR: connection
+/// Whether a comma-separated list (such as `Connection`) holds `token`,
+/// compared case-insensitively.
+fn has_token(list: &str, token: &str) -> bool {
+    list.split(',')
+        .any(|element| trim_whitespace(element).eq_ignore_ascii_case(token))
+}
+// ANCHOR_END: connection
+
+/// A Host value: `uri-host [":" port]`, possibly empty (RFC 9110 §7.2).
+fn is_valid_host(value: &str) -> bool {
+    value.bytes().all(|b| HOST_CHAR[usize::from(b)])
+}
+
+/// The index of the field named `name` in CGI-keyed headers.
+fn find_header(headers: &[(String, String)], name: &str) -> Option<usize> {
+    headers.iter().position(|(n, _)| n == name)
+}
+
+/// `Content-Type` → `CONTENT_TYPE`. Names are tokens, hence ASCII.
+fn cgi_name(name: &[u8]) -> String {
+    let mut cgi = String::with_capacity(name.len());
+    for &byte in name {
+        cgi.push(match byte {
+            b'-' => '_',
+            _ => char::from(byte.to_ascii_uppercase()),
+        });
+    }
+    cgi
+}
+
+/// Bytes read as latin-1; a plain copy when they are ASCII.
+fn latin1_string(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) if bytes.is_ascii() => text.to_owned(),
+        _ => uri::latin1_to_string(bytes),
+    }
+}
+
+/// Bytes already checked to be ASCII (method, target).
+fn ascii_string(bytes: &[u8]) -> String {
+    latin1_string(bytes)
+}
+
+/// Trims SP and HTAB only: never Unicode whitespace such as U+0085 or
+/// U+00A0, which `str::trim` would remove (CVE-2019-16789).
+fn trim_whitespace(text: &str) -> &str {
+    text.trim_matches([' ', '\t'])
+}
+
+fn trim_whitespace_bytes(mut bytes: &[u8]) -> &[u8] {
+    while let [b' ' | b'\t', rest @ ..] = bytes {
+        bytes = rest;
+    }
+    while let [rest @ .., b' ' | b'\t'] = bytes {
+        bytes = rest;
+    }
+    bytes
+}
+
+/// How many leading bytes of `bytes` the table accepts.
+fn count_while(bytes: &[u8], table: &[bool; 256]) -> usize {
+    bytes
+        .iter()
+        .position(|&b| !table[usize::from(b)])
+        .unwrap_or(bytes.len())
+}
+
+// ANCHOR: find_byte
+/// The index of the first `needle` in `haystack`, eight bytes at a time.
+///
+/// XOR turns matching bytes into zero bytes; `(x - 0x01…) & !x & 0x80…`
+/// sets the high bit of the first zero byte (bits above it may be wrong,
+/// but the lowest set bit is exact), so `trailing_zeros / 8` is its index.
+pub(crate) fn find_byte(haystack: &[u8], needle: u8) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let pattern = ONES * u64::from(needle);
+    let mut chunks = haystack.chunks_exact(8);
+    let mut offset = 0;
+    for chunk in &mut chunks {
+        let mut word = [0; 8];
+        word.copy_from_slice(chunk);
+        let x = u64::from_le_bytes(word) ^ pattern;
+        let zero_bytes = x.wrapping_sub(ONES) & !x & HIGHS;
+        if zero_bytes != 0 {
+            return Some(offset + (zero_bytes.trailing_zeros() / 8) as usize);
+        }
+        offset += 8;
+    }
+    let tail = chunks.remainder();
+    tail.iter().position(|&b| b == needle).map(|i| offset + i)
+}
+// ANCHOR_END: find_byte
+
+// ANCHOR: tables
+/// tchar (RFC 9110 §5.6.2): method and field names.
+pub(crate) static TCHAR: [bool; 256] = byte_table(0);
+/// Request-target bytes: visible ASCII, no SP, no CTL, nothing above 0x7E.
+static TARGET_CHAR: [bool; 256] = byte_table(1);
+/// field-value bytes: HTAB, SP, VCHAR and obs-text (RFC 9110 §5.5).
+pub(crate) static FIELD_VALUE_CHAR: [bool; 256] = byte_table(2);
+/// URI scheme characters after the first letter (RFC 3986 §3.1).
+static SCHEME_CHAR: [bool; 256] = byte_table(3);
+/// uri-host and port characters: unreserved, pct-encoded, sub-delims, `:`,
+/// and the brackets of an IP literal (RFC 3986 §3.2.2).
+static HOST_CHAR: [bool; 256] = byte_table(4);
+
+const fn byte_table(kind: u8) -> [bool; 256] {
+    let mut table = [false; 256];
+    let mut i = 0;
+    while i < 256 {
+        let b = i as u8;
+        let alphanumeric = b.is_ascii_alphanumeric();
+        table[i] = match kind {
+            0 => alphanumeric || is_in(b, b"!#$%&'*+-.^_`|~"),
+            1 => b > 0x20 && b < 0x7f,
+            2 => b == b'\t' || (b >= 0x20 && b != 0x7f),
+            3 => alphanumeric || is_in(b, b"+-."),
+            _ => alphanumeric || is_in(b, b"-._~%!$&'()*+,;=:[]"),
+        };
+        i += 1;
+    }
+    table
+}
+
+const fn is_in(byte: u8, set: &[u8]) -> bool {
+    let mut i = 0;
+    while i < set.len() {
+        if set[i] == byte {
+            return true;
+        }
+        i += 1;
+    }
+    false
+}
+// ANCHOR_END: tables
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::wsgi::is_token_byte;
+
+    #[test]
+    fn find_byte_agrees_with_a_plain_search() {
+        let haystack: Vec<u8> = (0..100u8).map(|i| i.wrapping_mul(37)).collect();
+        for needle in 0..=255u8 {
+            for start in 0..20 {
+                let expected = haystack[start..].iter().position(|&b| b == needle);
+                assert_eq!(find_byte(&haystack[start..], needle), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn tchar_table_matches_the_gateway_definition() {
+        for b in 0..=255u8 {
+            assert_eq!(TCHAR[usize::from(b)], is_token_byte(b), "byte {b}");
+        }
+    }
+
+    #[test]
+    fn transfer_coding_lists() {
+        assert_eq!(check_transfer_codings("chunked"), Ok(()));
+        assert_eq!(check_transfer_codings(" ,ChUnKeD "), Ok(()));
+        assert_eq!(
+            check_transfer_codings("gzip, chunked"),
+            Err(ParseError::UnsupportedTransferCoding)
+        );
+        assert_eq!(
+            check_transfer_codings("chunked, gzip"),
+            Err(ParseError::InvalidTransferEncoding)
+        );
+        assert_eq!(
+            check_transfer_codings("chunked, chunked"),
+            Err(ParseError::InvalidTransferEncoding)
+        );
+        assert_eq!(
+            check_transfer_codings(""),
+            Err(ParseError::InvalidTransferEncoding)
+        );
+    }
+}

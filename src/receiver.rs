@@ -1,4 +1,399 @@
 //! Body receivers: Content-Length and chunked framing.
 //!
-//! Not written yet: it comes with the parser.
+//! Once the header section says how the body is framed (RFC 9112 §6.3), the
+//! parser hands the following bytes to a receiver. A receiver consumes only
+//! the bytes that belong to the body, so that what follows (the next
+//! pipelined request) is left to the next parser, and stores the decoded
+//! body in an [`OverflowableBuffer`].
+//!
+//! * [`FixedStreamReceiver`]: exactly `Content-Length` bytes.
+//! * [`ChunkedReceiver`]: the chunked coding (RFC 9112 §7.1), decoded by a
+//!   byte-at-a-time state machine for the framing and bulk copies for the
+//!   data, so it needs no buffering of its own and accepts any split.
+//!
+//! ```
+//! use std::io::Read;
+//! use waitress::buffers::OverflowableBuffer;
+//! use waitress::parser::Limits;
+//! use waitress::receiver::ChunkedReceiver;
+//!
+//! let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(1024), &Limits::default());
+//! let wire = b"5\r\nhello\r\n6;lang=en\r\n world\r\n0\r\n\r\nNEXT";
+//! let consumed = receiver.received(wire).unwrap();
+//! assert_eq!(&wire[consumed..], b"NEXT");
+//! assert!(receiver.is_complete());
+//! let mut body = String::new();
+//! receiver.into_input().unwrap().read_to_string(&mut body).unwrap();
+//! assert_eq!(body, "hello world");
+//! ```
 #![forbid(unsafe_code)]
+
+use std::io;
+
+use crate::buffers::{OverflowableBuffer, extend_bounded};
+use crate::parser::{FIELD_VALUE_CHAR, Limits, ParseError, TCHAR, find_byte, parse_field_line};
+use crate::wsgi::Input;
+
+/// How many bytes of chunk extensions one body may carry in total. They are
+/// validated and then thrown away, so there is no reason to read more.
+pub const MAX_CHUNK_EXTENSIONS_SIZE: usize = 16 * 1024;
+
+/// How much memory a receiver reserves up front for a Content-Length body:
+/// an announced length is only a promise, so it does not buy more.
+const INITIAL_RESERVATION: u64 = 64 * 1024;
+
+// ANCHOR: fixed
+/// Receives a body of exactly `Content-Length` bytes.
+///
+/// ```
+/// use waitress::buffers::OverflowableBuffer;
+/// use waitress::receiver::FixedStreamReceiver;
+///
+/// let mut receiver = FixedStreamReceiver::new(5, OverflowableBuffer::new(1024));
+/// assert_eq!(receiver.received(b"hel").unwrap(), 3);
+/// assert_eq!(receiver.received(b"loGET /").unwrap(), 2);
+/// assert!(receiver.is_complete());
+/// assert_eq!(receiver.into_input().unwrap().len(), 5);
+/// ```
+#[derive(Debug)]
+pub struct FixedStreamReceiver {
+    remaining: u64,
+    buffer: OverflowableBuffer,
+}
+
+impl FixedStreamReceiver {
+    /// A receiver for `content_length` bytes, stored in `buffer`.
+    pub fn new(content_length: u64, mut buffer: OverflowableBuffer) -> FixedStreamReceiver {
+        buffer.reserve(content_length.min(INITIAL_RESERVATION));
+        FixedStreamReceiver {
+            remaining: content_length,
+            buffer,
+        }
+    }
+
+    /// Takes as many bytes as the body still needs; returns how many.
+    pub fn received(&mut self, data: &[u8]) -> Result<usize, ParseError> {
+        let take = usize::try_from(self.remaining)
+            .unwrap_or(usize::MAX)
+            .min(data.len());
+        self.buffer.append(&data[..take])?;
+        self.remaining -= take as u64;
+        Ok(take)
+    }
+
+    /// Whether the whole body has arrived.
+    pub fn is_complete(&self) -> bool {
+        self.remaining == 0
+    }
+
+    /// Memory held for the body (0 once it is spooled to a file).
+    pub fn buffered_capacity(&self) -> usize {
+        self.buffer.memory_capacity()
+    }
+
+    /// The body, positioned at its start.
+    pub fn into_input(self) -> io::Result<Input> {
+        self.buffer.into_input()
+    }
+}
+// ANCHOR_END: fixed
+
+// ANCHOR: chunk_state
+/// Where the chunked decoder is. Every state but `Data` and `Trailer` looks
+/// at one byte at a time, so a split anywhere changes nothing.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ChunkState {
+    /// Reading the hex digits of a chunk size (`digits` so far).
+    Size {
+        digits: u8,
+    },
+    /// Inside the chunk extensions after the size.
+    Extension(ExtensionState),
+    /// After the CR that ends a size line: the LF must follow.
+    SizeLineFeed,
+    /// Copying chunk data; this many bytes are left.
+    Data {
+        remaining: u64,
+    },
+    /// After chunk data: exactly CRLF must follow.
+    DataCarriageReturn,
+    DataLineFeed,
+    /// After the last chunk: trailer field lines until an empty line.
+    Trailer,
+    /// The body is complete.
+    Complete,
+}
+
+/// `chunk-ext = *( ";" chunk-ext-name [ "=" chunk-ext-val ] )`, with
+/// `chunk-ext-val = token / quoted-string` (RFC 9112 §7.1.1). Whitespace
+/// (BWS) around `;` and `=` is refused, as Waitress does: nothing sends it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum ExtensionState {
+    /// Just after `;`: a name must start.
+    NameStart,
+    Name,
+    /// Just after `=`: a token or a quoted string must start.
+    ValueStart,
+    TokenValue,
+    QuotedValue,
+    /// After a backslash inside a quoted string.
+    QuotedPair,
+    /// After the closing quote.
+    QuotedEnd,
+}
+// ANCHOR_END: chunk_state
+
+/// Decodes a chunked body.
+///
+/// Limits: a body whose decoded size reaches `max_body_size` is refused with
+/// 413 as soon as a chunk size announces it (before its data is read); chunk
+/// extensions may total [`MAX_CHUNK_EXTENSIONS_SIZE`]; the trailer section
+/// must stay below `max_header_size`. Trailer fields are checked like header
+/// fields and discarded.
+///
+/// ```
+/// use waitress::buffers::OverflowableBuffer;
+/// use waitress::parser::{Limits, ParseError};
+/// use waitress::receiver::ChunkedReceiver;
+///
+/// let limits = Limits::default();
+/// let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &limits);
+/// assert_eq!(receiver.received(b"+5\r\n"), Err(ParseError::InvalidChunkSize));
+/// ```
+#[derive(Debug)]
+pub struct ChunkedReceiver {
+    state: ChunkState,
+    chunk_size: u64,
+    buffer: OverflowableBuffer,
+    body_len: u64,
+    max_body_size: u64,
+    extension_bytes: usize,
+    trailer_line: Vec<u8>,
+    trailer_bytes: usize,
+    max_trailer_size: usize,
+}
+
+impl ChunkedReceiver {
+    /// A decoder that stores the body in `buffer`, with the body and
+    /// trailer limits of `limits`.
+    pub fn new(buffer: OverflowableBuffer, limits: &Limits) -> ChunkedReceiver {
+        ChunkedReceiver {
+            state: ChunkState::Size { digits: 0 },
+            chunk_size: 0,
+            buffer,
+            body_len: 0,
+            max_body_size: limits.max_body_size,
+            extension_bytes: 0,
+            trailer_line: Vec::new(),
+            trailer_bytes: 0,
+            max_trailer_size: limits.max_header_size,
+        }
+    }
+
+    /// Whether the last chunk and the trailer section have arrived.
+    pub fn is_complete(&self) -> bool {
+        self.state == ChunkState::Complete
+    }
+
+    /// Memory held: the body while in memory, plus an incomplete trailer line.
+    pub fn buffered_capacity(&self) -> usize {
+        self.buffer.memory_capacity() + self.trailer_line.capacity()
+    }
+
+    /// The decoded length so far.
+    pub fn body_len(&self) -> u64 {
+        self.body_len
+    }
+
+    /// The decoded body, positioned at its start.
+    pub fn into_input(self) -> io::Result<Input> {
+        self.buffer.into_input()
+    }
+
+    // ANCHOR: chunked_received
+    /// Consumes framing and data; returns how many bytes were consumed. It
+    /// stops after the final CRLF, leaving what follows.
+    pub fn received(&mut self, data: &[u8]) -> Result<usize, ParseError> {
+        let mut position = 0;
+        while position < data.len() {
+            match self.state {
+                ChunkState::Complete => break,
+                ChunkState::Data { remaining } => {
+                    let available = data.len() - position;
+                    let take = usize::try_from(remaining)
+                        .unwrap_or(usize::MAX)
+                        .min(available);
+                    self.buffer.append(&data[position..position + take])?;
+                    position += take;
+                    self.body_len += take as u64;
+                    self.state = match remaining - take as u64 {
+                        0 => ChunkState::DataCarriageReturn,
+                        left => ChunkState::Data { remaining: left },
+                    };
+                }
+                ChunkState::Trailer => position += self.trailer(&data[position..])?,
+                _ => {
+                    self.framing_byte(data[position])?;
+                    position += 1;
+                }
+            }
+        }
+        Ok(position)
+    }
+    // ANCHOR_END: chunked_received
+
+    // ANCHOR: framing_byte
+    /// One byte of a size line or of the CRLF after chunk data.
+    fn framing_byte(&mut self, byte: u8) -> Result<(), ParseError> {
+        use ChunkState::*;
+        if let Extension(_) = self.state {
+            self.extension_bytes += 1;
+            if self.extension_bytes > MAX_CHUNK_EXTENSIONS_SIZE {
+                return Err(ParseError::ChunkExtensionsTooLarge);
+            }
+        }
+        self.state = match (self.state, byte) {
+            (_, b'\n') if self.state != SizeLineFeed && self.state != DataLineFeed => {
+                return Err(ParseError::BareLineFeed);
+            }
+            (Size { digits }, _) if byte.is_ascii_hexdigit() => {
+                // At most 16 hex digits: the size always fits in a u64.
+                if digits == 16 {
+                    return Err(ParseError::InvalidChunkSize);
+                }
+                self.chunk_size = self.chunk_size << 4 | u64::from(hex_value(byte));
+                Size { digits: digits + 1 }
+            }
+            (Size { digits }, b';') if digits > 0 => Extension(ExtensionState::NameStart),
+            (Size { digits }, b'\r') if digits > 0 => SizeLineFeed,
+            (Size { .. }, _) => return Err(ParseError::InvalidChunkSize),
+            (Extension(extension), _) => self.extension_byte(extension, byte)?,
+            (SizeLineFeed, b'\n') => self.start_chunk()?,
+            (SizeLineFeed, _) => return Err(ParseError::BareCarriageReturn),
+            (DataCarriageReturn, b'\r') => DataLineFeed,
+            (DataLineFeed, b'\n') => Size { digits: 0 },
+            (DataCarriageReturn | DataLineFeed, _) => return Err(ParseError::ChunkNotTerminated),
+            (Data { .. } | Trailer | Complete, _) => self.state,
+        };
+        Ok(())
+    }
+
+    /// A complete size line: the next state is its data, or the trailer.
+    fn start_chunk(&mut self) -> Result<ChunkState, ParseError> {
+        let size = std::mem::take(&mut self.chunk_size);
+        if size == 0 {
+            return Ok(ChunkState::Trailer);
+        }
+        if self.body_len.saturating_add(size) >= self.max_body_size {
+            return Err(ParseError::BodyTooLarge {
+                limit: self.max_body_size,
+            });
+        }
+        Ok(ChunkState::Data { remaining: size })
+    }
+    // ANCHOR_END: framing_byte
+
+    fn extension_byte(&self, state: ExtensionState, byte: u8) -> Result<ChunkState, ParseError> {
+        use ExtensionState::*;
+        let is_token = TCHAR[usize::from(byte)];
+        let next = match (state, byte) {
+            (NameStart | Name, _) if is_token => Name,
+            (Name, b'=') => ValueStart,
+            (ValueStart | TokenValue, _) if is_token => TokenValue,
+            (ValueStart, b'"') => QuotedValue,
+            (QuotedValue, b'"') => QuotedEnd,
+            (QuotedValue, b'\\') => QuotedPair,
+            // qdtext: HTAB, SP, VCHAR except `"` and `\`, obs-text.
+            (QuotedValue, _) if FIELD_VALUE_CHAR[usize::from(byte)] => QuotedValue,
+            (QuotedPair, _) if FIELD_VALUE_CHAR[usize::from(byte)] => QuotedValue,
+            (Name | TokenValue | QuotedEnd, b';') => NameStart,
+            (Name | TokenValue | QuotedEnd, b'\r') => return Ok(ChunkState::SizeLineFeed),
+            _ => return Err(ParseError::InvalidChunkExtension),
+        };
+        Ok(ChunkState::Extension(next))
+    }
+
+    // ANCHOR: trailer
+    /// Trailer lines, until the empty line; returns the bytes consumed.
+    fn trailer(&mut self, data: &[u8]) -> Result<usize, ParseError> {
+        let (taken, line_complete) = match find_byte(data, b'\n') {
+            Some(index) => (index + 1, true),
+            None => (data.len(), false),
+        };
+        self.trailer_bytes = self.trailer_bytes.saturating_add(taken);
+        if self.trailer_bytes >= self.max_trailer_size {
+            return Err(ParseError::TrailerSectionTooLarge {
+                limit: self.max_trailer_size,
+            });
+        }
+        extend_bounded(
+            &mut self.trailer_line,
+            &data[..taken],
+            self.max_trailer_size,
+        );
+        if line_complete {
+            let Some(line) = self.trailer_line.strip_suffix(b"\r\n") else {
+                return Err(ParseError::BareLineFeed);
+            };
+            if line.is_empty() {
+                self.state = ChunkState::Complete;
+                self.trailer_line = Vec::new();
+            } else {
+                parse_field_line(line)?; // checked, then discarded
+                self.trailer_line.clear();
+            }
+        }
+        Ok(taken)
+    }
+    // ANCHOR_END: trailer
+}
+
+fn hex_value(byte: u8) -> u8 {
+    match byte {
+        b'0'..=b'9' => byte - b'0',
+        b'a'..=b'f' => byte - b'a' + 10,
+        _ => byte.wrapping_sub(b'A').wrapping_add(10) & 0x0f,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn decode(wire: &[u8]) -> Result<(usize, Vec<u8>), ParseError> {
+        let mut receiver =
+            ChunkedReceiver::new(OverflowableBuffer::new(1 << 20), &Limits::default());
+        let used = receiver.received(wire)?;
+        assert!(receiver.is_complete(), "incomplete");
+        let mut body = Vec::new();
+        io::Read::read_to_end(&mut receiver.into_input().unwrap(), &mut body).unwrap();
+        Ok((used, body))
+    }
+
+    #[test]
+    fn hex_values() {
+        for (digit, value) in b"0123456789abcdefABCDEF".iter().zip((0..16).chain(10..16)) {
+            assert_eq!(hex_value(*digit), value);
+        }
+    }
+
+    #[test]
+    fn sixteen_hex_digits_are_the_maximum() {
+        let limits = Limits::default();
+        let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(16), &limits);
+        assert_eq!(
+            receiver.received(b"00000000000000001\r\n"),
+            Err(ParseError::InvalidChunkSize)
+        );
+        assert_eq!(
+            decode(b"0000000000000003\r\nabc\r\n0\r\n\r\n").unwrap().1,
+            b"abc"
+        );
+    }
+
+    #[test]
+    fn quoted_extension_with_escapes_is_accepted() {
+        let (_, body) = decode(b"3;a=\"x\\\"y; z\";b\r\nabc\r\n0\r\n\r\n").unwrap();
+        assert_eq!(body, b"abc");
+    }
+}
