@@ -263,7 +263,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         name: "asyncore_loop_timeout",
         kind: Kind::Number,
         default: "1",
-        help: "Longest time, in seconds, the I/O thread sleeps in poll(2) before it looks at timeouts again.",
+        help: "Accepted for compatibility and ignored: the I/O thread sleeps until a socket is ready, it is woken, or the next idle sweep is due, so it never polls on a timer.",
     },
     OptionSpec {
         name: "asyncore_use_poll",
@@ -455,7 +455,7 @@ pub struct Adjustments {
     pub max_request_body_size: u64,
     /// Show application errors in 500 responses.
     pub expose_tracebacks: bool,
-    /// Longest sleep of the I/O thread, in seconds.
+    /// Accepted and ignored: the I/O thread never wakes on a timer.
     pub asyncore_loop_timeout: u64,
     /// Accepted and ignored: `poll(2)` is always used.
     pub asyncore_use_poll: bool,
@@ -609,7 +609,7 @@ impl AdjustmentsBuilder {
         max_request_body_size: u64;
         /// Error text in 500 responses.
         expose_tracebacks: bool;
-        /// Longest sleep of the I/O thread, in seconds.
+        /// Ignored (the I/O thread never wakes on a timer).
         asyncore_loop_timeout: u64;
         /// Ignored (always `poll(2)`).
         asyncore_use_poll: bool;

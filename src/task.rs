@@ -45,6 +45,7 @@ use std::time::SystemTime;
 use crate::adjustments::Adjustments;
 use crate::error::HttpError;
 use crate::logging::Logger;
+use crate::parser::Version;
 use crate::wsgi::{
     AppError, Application, BodyKind, ClientDisconnected, Environ, Headers, RequestInfo,
     ResponseError, ResponseStart, StartResponse,
@@ -128,25 +129,6 @@ impl TaskContext {
     }
 }
 
-/// The HTTP version a response is written in.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum HttpVersion {
-    /// HTTP/1.0: no chunked encoding, keep-alive only when asked for.
-    Http10,
-    /// HTTP/1.1: persistent by default.
-    Http11,
-}
-
-impl HttpVersion {
-    /// `"HTTP/1.0"` or `"HTTP/1.1"`.
-    pub fn as_str(self) -> &'static str {
-        match self {
-            HttpVersion::Http10 => "HTTP/1.0",
-            HttpVersion::Http11 => "HTTP/1.1",
-        }
-    }
-}
-
 /// A request as a task needs it: what goes into the environ, and what the
 /// response's framing depends on.
 #[derive(Debug)]
@@ -154,7 +136,7 @@ pub struct TaskRequest {
     /// The environ's ingredients (method, target, headers, body, addresses).
     pub info: RequestInfo,
     /// The version to answer in.
-    pub version: HttpVersion,
+    pub version: Version,
     /// The connection must close after this response (the request said
     /// `Connection: close`, or HTTP/1.0 without keep-alive, or it was framed
     /// with both Transfer-Encoding and Content-Length).
@@ -169,7 +151,7 @@ impl TaskRequest {
                 target: target.to_string(),
                 ..RequestInfo::default()
             },
-            version: HttpVersion::Http11,
+            version: Version::Http11,
             close_after: false,
         }
     }
@@ -207,7 +189,7 @@ pub struct ResponseWriter<'a> {
     output: &'a mut dyn ResponseOutput,
     context: &'a TaskContext,
     start: ResponseStart,
-    version: HttpVersion,
+    version: Version,
     head: bool,
     close: bool,
     /// The body's length, from the application's header or the body's shape.
@@ -227,7 +209,7 @@ impl<'a> ResponseWriter<'a> {
     pub fn new(
         output: &'a mut dyn ResponseOutput,
         context: &'a TaskContext,
-        version: HttpVersion,
+        version: Version,
         head: bool,
         close_after: bool,
     ) -> ResponseWriter<'a> {
@@ -278,7 +260,7 @@ impl<'a> ResponseWriter<'a> {
             Framing::NoBody
         } else if let Some(length) = length {
             Framing::Length(length)
-        } else if self.version == HttpVersion::Http11 {
+        } else if self.version == Version::Http11 {
             Framing::Chunked
         } else {
             Framing::UntilClose
@@ -312,7 +294,7 @@ impl<'a> ResponseWriter<'a> {
         }
         if self.close {
             head.push_str("Connection: close\r\n");
-        } else if self.version == HttpVersion::Http10 {
+        } else if self.version == Version::Http10 {
             head.push_str("Connection: keep-alive\r\n");
         }
         if !app_date_header {
@@ -663,12 +645,12 @@ where
 #[derive(Clone, Debug)]
 pub struct ErrorTask {
     error: HttpError,
-    version: HttpVersion,
+    version: Version,
 }
 
 impl ErrorTask {
     /// A task that answers `error` in `version`.
-    pub fn new(error: HttpError, version: HttpVersion) -> ErrorTask {
+    pub fn new(error: HttpError, version: Version) -> ErrorTask {
         ErrorTask { error, version }
     }
 

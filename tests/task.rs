@@ -6,7 +6,8 @@ use std::io::Cursor;
 use proptest::prelude::*;
 use waitress::error::HttpError;
 use waitress::logging::{Level, Logger, MemoryLog};
-use waitress::task::{ErrorTask, HttpVersion, TaskContext, TaskOutcome, TaskRequest, WsgiTask};
+use waitress::parser::Version as HttpVersion;
+use waitress::task::{ErrorTask, TaskContext, TaskOutcome, TaskRequest, WsgiTask};
 use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 // --- an independent response reader ---
