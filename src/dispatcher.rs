@@ -405,8 +405,10 @@ impl<T> std::ops::Deref for CachePadded<T> {
 
 /// Copies of a few numbers, readable without a lock. Each is written under
 /// the lock that guards the original; whoever needs the exact value takes
-/// that lock. `SeqCst` where a writer on one side and a reader on the other
-/// must not both miss each other's update (see `wake_blocked_submitter`).
+/// that lock, so most are `Relaxed`: a stale value costs a wasted look, never
+/// a lost task. `SeqCst` only where a writer on one side and a reader on the
+/// other must not both miss each other's update (see
+/// `wake_blocked_submitter`).
 #[derive(Default)]
 struct Hints {
     inbox_len: CachePadded<AtomicUsize>,
@@ -593,7 +595,7 @@ impl ThreadedTaskDispatcher {
         let inbox = self.shared.lock_inbox();
         DispatcherStats {
             threads: inbox.threads,
-            idle: inbox.sleeping + self.shared.hints.spinning.load(Ordering::SeqCst),
+            idle: inbox.sleeping + self.shared.hints.spinning.load(Ordering::Relaxed),
             running: outbox.running,
             queued: inbox.queue.len() + outbox.queue.len(),
             blocked_submitters: inbox.blocked_submitters,
@@ -706,10 +708,22 @@ impl Shared {
             .is_some_and(|limit| self.queued(inbox) >= limit)
     }
 
+    /// Publishes the outbox's length; call with the outbox locked. Only a
+    /// bounded queue needs the expensive ordering (a full fence on x86), for
+    /// its blocked submitters; otherwise the length only guides spinners.
+    fn publish_outbox_len(&self, len: usize) {
+        let order = if self.queue_limit.is_some() {
+            Ordering::SeqCst
+        } else {
+            Ordering::Relaxed
+        };
+        self.hints.outbox_len.store(len, order);
+    }
+
     fn publish_sleepers(&self, inbox: &Inbox) {
         self.hints
             .unclaimed_sleepers
-            .store(inbox.unclaimed_sleepers(), Ordering::SeqCst);
+            .store(inbox.unclaimed_sleepers(), Ordering::Relaxed);
     }
 
     /// Sets `exit_requested` from the inbox's fields; call after changing them.
@@ -766,11 +780,11 @@ impl Shared {
         inbox.submitted += 1;
         self.hints
             .inbox_len
-            .store(inbox.queue.len(), Ordering::SeqCst);
+            .store(inbox.queue.len(), Ordering::Relaxed);
         // Wake a sleeper only if no idle worker is already on its way: each
         // notification is a system call, and a running worker loops to the
         // next task by itself.
-        let spinning = self.hints.spinning.load(Ordering::SeqCst);
+        let spinning = self.hints.spinning.load(Ordering::Relaxed);
         let wake_worker = spinning == 0 && inbox.unclaimed_sleepers() > 0;
         if wake_worker {
             inbox.wakeups_pending += 1;
@@ -899,9 +913,11 @@ impl Shared {
                 if let Some(task) = outbox.queue.pop_front() {
                     outbox.running += 1;
                     let left = outbox.queue.len();
-                    self.hints.outbox_len.store(left, Ordering::SeqCst);
+                    self.publish_outbox_len(left);
                     drop(outbox); // never hold a lock while a task runs
-                    self.wake_blocked_submitter();
+                    if self.queue_limit.is_some() {
+                        self.wake_blocked_submitter();
+                    }
                     last_task_completed = Some(self.run_task(task));
                     just_spun = false;
                     continue;
@@ -917,15 +933,15 @@ impl Shared {
             if outbox.queue.is_empty() && !inbox.queue.is_empty() {
                 // Move every submitted task to the workers' end at once.
                 std::mem::swap(&mut outbox.queue, &mut inbox.queue);
-                self.hints.inbox_len.store(0, Ordering::SeqCst);
+                self.hints.inbox_len.store(0, Ordering::Relaxed);
             }
             if let Some(task) = outbox.queue.pop_front() {
                 outbox.running += 1;
                 let left = outbox.queue.len();
-                self.hints.outbox_len.store(left, Ordering::SeqCst);
+                self.publish_outbox_len(left);
                 // The tasks left must not wait behind this one while workers
                 // sleep: wake one sleeper per task (a spinner takes one).
-                let spinning = self.hints.spinning.load(Ordering::SeqCst);
+                let spinning = self.hints.spinning.load(Ordering::Relaxed);
                 let helpers = left
                     .saturating_sub(spinning)
                     .min(inbox.unclaimed_sleepers());
@@ -949,7 +965,7 @@ impl Shared {
             // a task that arrives meanwhile costs nobody a wake-up.
             if !just_spun
                 && !self.idle_spin.is_zero()
-                && self.hints.spinning.load(Ordering::SeqCst) < MAX_SPINNING_WORKERS
+                && self.hints.spinning.load(Ordering::Relaxed) < MAX_SPINNING_WORKERS
             {
                 self.hints.spinning.fetch_add(1, Ordering::SeqCst);
                 drop(inbox);
@@ -1006,7 +1022,7 @@ impl Shared {
         // If tasks are queued, make sure a remaining sleeper comes for them.
         let queued = self.queued(inbox) > 0;
         let wake = queued
-            && self.hints.spinning.load(Ordering::SeqCst) == 0
+            && self.hints.spinning.load(Ordering::Relaxed) == 0
             && inbox.unclaimed_sleepers() > 0;
         if wake {
             inbox.wakeups_pending += 1;
