@@ -3,6 +3,9 @@
 //! Waitress runs every request on a fixed pool of worker threads fed by one
 //! queue. The I/O thread parses a request and hands the pool a [`Task`]; a
 //! worker takes the oldest task, runs it, and goes straight on to the next one.
+//! The queue has two ends with a lock each, so the thread adding tasks and
+//! the threads taking them rarely wait for one another; the book's chapter
+//! "The thread pool" builds it up from a single Mutex and Condvar.
 //!
 //! What this pool adds to the textbook version (the Rust Book's, chapter 21):
 //!
@@ -331,7 +334,8 @@ impl Default for DispatcherBuilder {
 }
 
 /// The thread pool: worker threads taking [`Task`]s from one FIFO queue
-/// guarded by a `Mutex`, with `Condvar`s to sleep on.
+/// guarded by `Mutex`es (one for each end of the queue), with `Condvar`s to
+/// sleep on.
 ///
 /// Created with no threads; the server calls
 /// [`set_thread_count`](Dispatcher::set_thread_count) (with
@@ -356,8 +360,8 @@ pub struct ThreadedTaskDispatcher {
 
 /// What the workers and the submitters share.
 ///
-/// The queue has two ends, each behind its own lock (the "two-lock queue" of
-/// Michael and Scott, 1996): submitters append to the `inbox`, workers take
+/// The queue has two ends, each behind its own lock (in the spirit of
+/// Michael and Scott's two-lock queue, 1996): submitters append to the `inbox`, workers take
 /// from the `outbox`, and a worker that finds the outbox empty moves the whole
 /// inbox into it at once (it swaps two `VecDeque`s: no copying, no
 /// allocation). First in, first out still holds, since everything in the
@@ -988,8 +992,12 @@ impl Shared {
     }
     // ANCHOR_END: worker_loop
 
+    // ANCHOR: run_task
     /// Runs one task, catching a panic; true if it completed.
     fn run_task(&self, task: Box<dyn Task>) -> bool {
+        // `AssertUnwindSafe`: after a panic nothing of the task is used
+        // again (it was moved in and is dropped while unwinding), and the
+        // pool's own state is not touched inside.
         match panic::catch_unwind(AssertUnwindSafe(move || task.service())) {
             Ok(()) => true,
             Err(payload) => {
@@ -998,6 +1006,7 @@ impl Shared {
             }
         }
     }
+    // ANCHOR_END: run_task
 
     /// A worker made room in a bounded queue: wake a blocked `add_task`.
     /// The submitter publishes that it waits, then re-reads the queue's
