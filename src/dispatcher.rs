@@ -197,7 +197,8 @@ pub trait Dispatcher: Send + Sync + 'static {
 }
 // ANCHOR_END: dispatcher_trait
 
-/// A snapshot of the pool's counters, read at one instant under the lock.
+/// A snapshot of the pool's counters, read at one instant under the pool's
+/// locks.
 ///
 /// The counters add up: every task the pool took is queued, running, or
 /// finished in exactly one way, so
@@ -305,7 +306,9 @@ impl DispatcherBuilder {
     /// and yielding its core) before it goes to sleep; at most one worker
     /// spins at a time. Default [`DEFAULT_IDLE_SPIN`]. Under load this saves
     /// the submitter a wake-up system call per task; `Duration::ZERO` makes
-    /// idle workers sleep at once, for the lowest CPU use.
+    /// idle workers sleep at once, for the lowest CPU use. Keep it short: a
+    /// spinning worker notices a shrink or a draining shutdown only when its
+    /// spin ends.
     pub fn idle_spin(mut self, spin: Duration) -> Self {
         self.idle_spin = spin;
         self
@@ -763,6 +766,7 @@ impl Shared {
             for _ in 0..32 {
                 if self.hints.inbox_len.load(Ordering::Relaxed) > 0
                     || self.hints.outbox_len.load(Ordering::Relaxed) > 0
+                    || self.hints.exit_requested.load(Ordering::Relaxed)
                 {
                     return;
                 }
