@@ -176,7 +176,10 @@ impl<F: FnOnce() + Send + 'static> Task for F {
 pub trait Dispatcher: Send + Sync + 'static {
     /// Queues a task, first in first out. Blocks while a bounded queue is full
     /// (except on the pool's own worker threads, which never block here).
-    /// After shutdown the task is cancelled at once.
+    /// After shutdown the task is cancelled at once (except, in
+    /// `ThreadedTaskDispatcher`, a task added by a running task while
+    /// `shutdown(false, ..)` drains the queue: that is part of the work
+    /// being drained).
     fn add_task(&self, task: Box<dyn Task>);
 
     /// Queues a task without ever blocking: the I/O thread's way in. Gives
@@ -477,6 +480,14 @@ struct Outbox {
 // ANCHOR_END: state
 
 impl Inbox {
+    /// Whether a new task is refused: always after shutdown began, except
+    /// from the pool's own workers while they drain the queue, since a task
+    /// that queues its follow-up (a connection's next pipelined request) is
+    /// part of the work being drained.
+    fn refuses(&self, from_own_worker: bool) -> bool {
+        self.shutting_down && !(self.drain_before_exit && from_own_worker)
+    }
+
     // ANCHOR: should_exit
     /// A worker leaves when the pool has more threads than asked for, unless
     /// it was asked to empty the queue first.
@@ -1130,7 +1141,7 @@ impl Dispatcher for ThreadedTaskDispatcher {
                 .blocked_submitters
                 .store(inbox.blocked_submitters, Ordering::SeqCst);
         }
-        let outcome = if inbox.shutting_down {
+        let outcome = if inbox.refuses(shared.is_own_worker()) {
             inbox.submitted += 1;
             inbox.cancelled += 1;
             Enqueued::Rejected(task)
@@ -1149,7 +1160,7 @@ impl Dispatcher for ThreadedTaskDispatcher {
             task.defer();
         }
         let mut inbox = shared.lock_inbox();
-        if inbox.shutting_down || shared.queue_full(&inbox) {
+        if inbox.refuses(shared.is_own_worker()) || shared.queue_full(&inbox) {
             return Err(task);
         }
         let outcome = shared.enqueue(&mut inbox, task);

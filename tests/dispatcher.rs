@@ -408,6 +408,28 @@ fn shutdown_without_cancelling_runs_the_queued_tasks_first() {
 }
 
 #[test]
+fn a_draining_shutdown_still_runs_follow_up_tasks_added_by_running_tasks() {
+    let (pool, _log) = quiet_pool();
+    let pool = Arc::new(pool);
+    let (events, seen) = mpsc::channel();
+    for id in 0..3 {
+        let (inner_pool, events) = (Arc::clone(&pool), events.clone());
+        pool.add_task(Box::new(move || {
+            // Like a connection queueing its next pipelined request.
+            inner_pool.add_task(recorder(10 + id, &events));
+        }));
+    }
+    pool.set_thread_count(1);
+    assert_eq!(pool.shutdown(false, PATIENCE), 0);
+    let mut ran = drain(&seen);
+    ran.sort();
+    assert_eq!(ran, [(10, "service"), (11, "service"), (12, "service")]);
+    // From any other thread, a task added now is cancelled.
+    pool.add_task(recorder(99, &events));
+    assert_eq!(drain(&seen), [(99, "cancel")]);
+}
+
+#[test]
 fn shutdown_reports_threads_still_running_at_the_timeout() {
     let (pool, log) = quiet_pool();
     pool.set_thread_count(2);
