@@ -484,8 +484,8 @@ impl Inbox {
     /// from the pool's own workers while they drain the queue, since a task
     /// that queues its follow-up (a connection's next pipelined request) is
     /// part of the work being drained.
-    fn refuses(&self, from_own_worker: bool) -> bool {
-        self.shutting_down && !(self.drain_before_exit && from_own_worker)
+    fn refuses(&self, from_own_worker: impl FnOnce() -> bool) -> bool {
+        self.shutting_down && !(self.drain_before_exit && from_own_worker())
     }
 
     // ANCHOR: should_exit
@@ -1141,7 +1141,7 @@ impl Dispatcher for ThreadedTaskDispatcher {
                 .blocked_submitters
                 .store(inbox.blocked_submitters, Ordering::SeqCst);
         }
-        let outcome = if inbox.refuses(shared.is_own_worker()) {
+        let outcome = if inbox.refuses(|| shared.is_own_worker()) {
             inbox.submitted += 1;
             inbox.cancelled += 1;
             Enqueued::Rejected(task)
@@ -1160,7 +1160,7 @@ impl Dispatcher for ThreadedTaskDispatcher {
             task.defer();
         }
         let mut inbox = shared.lock_inbox();
-        if inbox.refuses(shared.is_own_worker()) || shared.queue_full(&inbox) {
+        if inbox.refuses(|| shared.is_own_worker()) || shared.queue_full(&inbox) {
             return Err(task);
         }
         let outcome = shared.enqueue(&mut inbox, task);
