@@ -3,6 +3,9 @@
 //! Waitress runs every request on a fixed pool of worker threads fed by one
 //! queue. The I/O thread parses a request and hands the pool a [`Task`]; a
 //! worker takes the oldest task, runs it, and goes straight on to the next one.
+//! The queue has two ends with a lock each, so the thread adding tasks and
+//! the threads taking them rarely wait for one another; the book's chapter
+//! "The thread pool" builds it up from a single Mutex and Condvar.
 //!
 //! What this pool adds to the textbook version (the Rust Book's, chapter 21):
 //!
@@ -43,7 +46,7 @@ use std::cell::Cell;
 use std::collections::{BTreeSet, VecDeque};
 use std::fmt;
 use std::panic::{self, AssertUnwindSafe};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
@@ -76,6 +79,11 @@ pub const DEFAULT_QUEUE_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 /// assert_eq!(waitress::dispatcher::DEFAULT_IDLE_SPIN, Duration::from_micros(50));
 /// ```
 pub const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
+
+/// While the queue-depth warning is rate-limited, the clock is read once per
+/// this many tasks that have to wait (reading it costs about as much as the
+/// rest of `add_task`). So a warning can come this many tasks late.
+const CLOCK_CHECK_EVERY: u32 = 64;
 
 /// At most this many workers spin at once: one is enough to catch the next
 /// task, and more would take cores from the threads doing work.
@@ -168,7 +176,10 @@ impl<F: FnOnce() + Send + 'static> Task for F {
 pub trait Dispatcher: Send + Sync + 'static {
     /// Queues a task, first in first out. Blocks while a bounded queue is full
     /// (except on the pool's own worker threads, which never block here).
-    /// After shutdown the task is cancelled at once.
+    /// After shutdown the task is cancelled at once (except, in
+    /// `ThreadedTaskDispatcher`, a task added by a running task while
+    /// `shutdown(false, ..)` drains the queue: that is part of the work
+    /// being drained).
     fn add_task(&self, task: Box<dyn Task>);
 
     /// Queues a task without ever blocking: the I/O thread's way in. Gives
@@ -189,7 +200,8 @@ pub trait Dispatcher: Send + Sync + 'static {
 }
 // ANCHOR_END: dispatcher_trait
 
-/// A snapshot of the pool's counters, read at one instant under the lock.
+/// A snapshot of the pool's counters, read at one instant under the pool's
+/// locks.
 ///
 /// The counters add up: every task the pool took is queued, running, or
 /// finished in exactly one way, so
@@ -297,7 +309,9 @@ impl DispatcherBuilder {
     /// and yielding its core) before it goes to sleep; at most one worker
     /// spins at a time. Default [`DEFAULT_IDLE_SPIN`]. Under load this saves
     /// the submitter a wake-up system call per task; `Duration::ZERO` makes
-    /// idle workers sleep at once, for the lowest CPU use.
+    /// idle workers sleep at once, for the lowest CPU use. Keep it short: a
+    /// spinning worker notices a shrink or a draining shutdown only when its
+    /// spin ends.
     pub fn idle_spin(mut self, spin: Duration) -> Self {
         self.idle_spin = spin;
         self
@@ -307,21 +321,7 @@ impl DispatcherBuilder {
     /// [`set_thread_count`](Dispatcher::set_thread_count).
     pub fn build(self) -> ThreadedTaskDispatcher {
         ThreadedTaskDispatcher {
-            shared: Arc::new(Shared {
-                pool_id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
-                state: Mutex::new(State::default()),
-                available_hint: AtomicUsize::new(0),
-                queued_hint: AtomicUsize::new(0),
-                work_available: Condvar::new(),
-                space_available: Condvar::new(),
-                thread_exited: Condvar::new(),
-                logger: self.logger.unwrap_or_default(),
-                queue_limit: self.queue_limit,
-                thread_name_prefix: self.thread_name_prefix,
-                stack_size: self.stack_size,
-                queue_warning_interval: self.queue_warning_interval,
-                idle_spin: self.idle_spin,
-            }),
+            shared: Arc::new(Shared::new(self)),
         }
     }
 }
@@ -340,7 +340,8 @@ impl Default for DispatcherBuilder {
 }
 
 /// The thread pool: worker threads taking [`Task`]s from one FIFO queue
-/// guarded by a `Mutex`, with `Condvar`s to sleep on.
+/// guarded by `Mutex`es (one for each end of the queue), with `Condvar`s to
+/// sleep on.
 ///
 /// Created with no threads; the server calls
 /// [`set_thread_count`](Dispatcher::set_thread_count) (with
@@ -364,23 +365,32 @@ pub struct ThreadedTaskDispatcher {
 }
 
 /// What the workers and the submitters share.
+///
+/// The queue has two ends, each behind its own lock (in the spirit of
+/// Michael and Scott's two-lock queue, 1996): submitters append to the `inbox`, workers take
+/// from the `outbox`, and a worker that finds the outbox empty moves the whole
+/// inbox into it at once (it swaps two `VecDeque`s: no copying, no
+/// allocation). First in, first out still holds, since everything in the
+/// outbox is older than everything in the inbox; and no task hides from an
+/// idle worker, since the outbox is shared. So the submitter and the workers
+/// mostly take different locks, instead of queueing for one.
+///
+/// Lock order: `outbox` before `inbox`, whenever a thread holds both.
 struct Shared {
     /// Tells this pool's worker threads apart from other threads (see
     /// `WORKER_OF_POOL`).
     pool_id: u64,
-    state: Mutex<State>,
-    /// A copy of `State::available_workers`, written under the lock and read
-    /// without it, so that `add_task` can call [`Task::defer`] before taking
-    /// the lock. Only a hint: it can change the moment after it is read.
-    available_hint: AtomicUsize,
-    /// A copy of the queue's length, for spinning workers to watch without
-    /// taking the lock. Also only a hint: they take the lock to pop.
-    queued_hint: AtomicUsize,
-    /// Workers sleep here when the queue is empty.
+    /// The submitters' end, and everything about sleeping, resizing and
+    /// shutting down.
+    inbox: CachePadded<Mutex<Inbox>>,
+    /// The workers' end, and the counters a worker updates after each task.
+    outbox: CachePadded<Mutex<Outbox>>,
+    hints: Hints,
+    /// Workers sleep here (with `inbox`) when both ends are empty.
     work_available: Condvar,
-    /// `add_task` callers sleep here while a bounded queue is full.
+    /// `add_task` callers sleep here (with `inbox`) while the queue is full.
     space_available: Condvar,
-    /// `shutdown` sleeps here until the workers have exited.
+    /// `shutdown` sleeps here (with `inbox`) until the workers have exited.
     thread_exited: Condvar,
     logger: Logger,
     queue_limit: Option<usize>,
@@ -390,11 +400,43 @@ struct Shared {
     idle_spin: Duration,
 }
 
-// ANCHOR: state
-/// Everything behind the lock. Each field changes only with the lock held,
-/// so one lock acquisition sees a consistent picture.
+/// Keeps a value on its own cache line, so that two threads writing two
+/// neighbouring values do not slow each other down ("false sharing").
 #[derive(Default)]
-struct State {
+#[repr(align(64))]
+struct CachePadded<T>(T);
+
+impl<T> std::ops::Deref for CachePadded<T> {
+    type Target = T;
+    fn deref(&self) -> &T {
+        &self.0
+    }
+}
+
+/// Copies of a few numbers, readable without a lock. Each is written under
+/// the lock that guards the original; whoever needs the exact value takes
+/// that lock, so most are `Relaxed`: a stale value costs a wasted look, never
+/// a lost task. `SeqCst` only where a writer on one side and a reader on the
+/// other must not both miss each other's update (see
+/// `wake_blocked_submitter`).
+#[derive(Default)]
+struct Hints {
+    inbox_len: CachePadded<AtomicUsize>,
+    outbox_len: CachePadded<AtomicUsize>,
+    /// Sleeping workers that no wake-up is on its way to.
+    unclaimed_sleepers: CachePadded<AtomicUsize>,
+    /// Idle workers watching the lengths above instead of sleeping.
+    spinning: CachePadded<AtomicUsize>,
+    blocked_submitters: CachePadded<AtomicUsize>,
+    /// Set while some worker should leave, so that workers look at the
+    /// inbox's resize and shutdown fields after their current task.
+    exit_requested: CachePadded<AtomicBool>,
+}
+
+// ANCHOR: state
+/// The submitters' end of the queue, and the pool's bookkeeping.
+#[derive(Default)]
+struct Inbox {
     queue: VecDeque<Box<dyn Task>>,
     /// True once `shutdown` (or drop) has begun.
     shutting_down: bool,
@@ -407,17 +449,12 @@ struct State {
     threads: usize,
     /// Workers asleep on `work_available`.
     sleeping: usize,
-    /// Idle workers awake and watching for a task (see `idle_spin`).
-    spinning: usize,
     /// Notifications sent to `work_available` that no worker has woken up
     /// for yet. Each wake-up is a system call, so nobody notifies while a
     /// spinning worker or an earlier wake-up is already on its way.
     wakeups_pending: usize,
-    running: usize,
     blocked_submitters: usize,
     submitted: u64,
-    completed: u64,
-    failed: u64,
     cancelled: u64,
     /// Name numbers in use: a new thread takes the lowest free one, as in
     /// Waitress, so a resized pool keeps names `waitress-0..n`.
@@ -428,33 +465,34 @@ struct State {
     exited: Vec<u64>,
     next_serial: u64,
     last_queue_warning: Option<Instant>,
+    /// Depth checks left to skip before the clock is read again.
+    warning_checks_skipped: u32,
+}
+
+/// The workers' end of the queue.
+#[derive(Default)]
+struct Outbox {
+    queue: VecDeque<Box<dyn Task>>,
+    running: usize,
+    completed: u64,
+    failed: u64,
 }
 // ANCHOR_END: state
 
-impl State {
-    fn stats(&self) -> DispatcherStats {
-        DispatcherStats {
-            threads: self.threads,
-            idle: self.sleeping + self.spinning,
-            running: self.running,
-            queued: self.queue.len(),
-            blocked_submitters: self.blocked_submitters,
-            submitted: self.submitted,
-            completed: self.completed,
-            failed: self.failed,
-            cancelled: self.cancelled,
-        }
-    }
-
-    fn queue_full(&self, limit: Option<usize>) -> bool {
-        limit.is_some_and(|limit| self.queue.len() >= limit)
+impl Inbox {
+    /// Whether a new task is refused: always after shutdown began, except
+    /// from the pool's own workers while they drain the queue, since a task
+    /// that queues its follow-up (a connection's next pipelined request) is
+    /// part of the work being drained.
+    fn refuses(&self, from_own_worker: impl FnOnce() -> bool) -> bool {
+        self.shutting_down && !(self.drain_before_exit && from_own_worker())
     }
 
     // ANCHOR: should_exit
     /// A worker leaves when the pool has more threads than asked for, unless
     /// it was asked to empty the queue first.
-    fn worker_should_exit(&self) -> bool {
-        let draining = self.drain_before_exit && !self.queue.is_empty();
+    fn worker_should_exit(&self, outbox_is_empty: bool) -> bool {
+        let draining = self.drain_before_exit && !(outbox_is_empty && self.queue.is_empty());
         self.threads > self.target_threads && !draining
     }
     // ANCHOR_END: should_exit
@@ -462,17 +500,6 @@ impl State {
     /// Sleeping workers that no notification is on its way to.
     fn unclaimed_sleepers(&self) -> usize {
         self.sleeping.saturating_sub(self.wakeups_pending)
-    }
-
-    /// Idle workers that will take a new task without anyone else's help.
-    fn available_workers(&self) -> usize {
-        self.spinning + self.unclaimed_sleepers()
-    }
-
-    /// Whether a task just queued needs a sleeper woken for it: not if a
-    /// spinning worker will see it, nor if every sleeper is already woken.
-    fn should_wake_sleeper(&self) -> bool {
-        self.spinning == 0 && self.unclaimed_sleepers() > 0
     }
 
     /// Removes the handles of exited threads, to be joined without the lock.
@@ -491,6 +518,18 @@ impl State {
             }
         }
         joinable
+    }
+}
+
+impl Outbox {
+    /// Counts the task this worker just ran.
+    fn record(&mut self, completed: bool) {
+        self.running -= 1;
+        if completed {
+            self.completed += 1;
+        } else {
+            self.failed += 1;
+        }
     }
 }
 
@@ -570,7 +609,19 @@ impl ThreadedTaskDispatcher {
     /// assert_eq!((stats.submitted, stats.completed, stats.threads), (1, 1, 0));
     /// ```
     pub fn stats(&self) -> DispatcherStats {
-        self.shared.lock().stats()
+        let outbox = self.shared.lock_outbox();
+        let inbox = self.shared.lock_inbox();
+        DispatcherStats {
+            threads: inbox.threads,
+            idle: inbox.sleeping + self.shared.hints.spinning.load(Ordering::Relaxed),
+            running: outbox.running,
+            queued: inbox.queue.len() + outbox.queue.len(),
+            blocked_submitters: inbox.blocked_submitters,
+            submitted: inbox.submitted,
+            completed: outbox.completed,
+            failed: outbox.failed,
+            cancelled: inbox.cancelled,
+        }
     }
 
     /// Whether [`shutdown`](Dispatcher::shutdown) has begun.
@@ -584,25 +635,27 @@ impl ThreadedTaskDispatcher {
     /// assert!(pool.is_shut_down());
     /// ```
     pub fn is_shut_down(&self) -> bool {
-        self.shared.lock().shutting_down
+        self.shared.lock_inbox().shutting_down
     }
 
     /// Stops accepting tasks, sets the target thread count to zero and wakes
     /// everyone; returns the tasks to cancel. Shared by `shutdown` and drop.
     fn begin_shutdown(&self, cancel_pending: bool) -> VecDeque<Box<dyn Task>> {
-        let mut state = self.shared.lock();
-        state.shutting_down = true;
-        state.target_threads = 0;
-        state.drain_before_exit = !cancel_pending;
+        let shared = &self.shared;
+        let mut outbox = shared.lock_outbox();
+        let mut inbox = shared.lock_inbox();
+        inbox.shutting_down = true;
+        inbox.target_threads = 0;
+        inbox.drain_before_exit = !cancel_pending;
         let to_cancel = if cancel_pending {
-            std::mem::take(&mut state.queue)
+            shared.take_all_queued(&mut outbox, &mut inbox)
         } else {
             VecDeque::new()
         };
-        state.cancelled += to_cancel.len() as u64;
-        self.shared.wake_all_workers(&mut state);
+        shared.update_exit_request(&inbox);
+        shared.wake_all_workers(&mut inbox);
         // Blocked submitters wake up, see the shutdown and cancel their task.
-        self.shared.space_available.notify_all();
+        shared.space_available.notify_all();
         to_cancel
     }
 }
@@ -627,47 +680,105 @@ impl Drop for ThreadedTaskDispatcher {
     fn drop(&mut self) {
         let to_cancel = self.begin_shutdown(true);
         self.shared.cancel_all(to_cancel);
-        for handle in self.shared.lock().take_exited_handles() {
+        for handle in self.shared.lock_inbox().take_exited_handles() {
             let _ = handle.join();
         }
     }
 }
 
 impl Shared {
-    /// Locks the state. A poisoned lock is taken over: no task ever runs
-    /// under it, and a panic elsewhere must not stop the pool.
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    fn new(config: DispatcherBuilder) -> Shared {
+        Shared {
+            pool_id: NEXT_POOL_ID.fetch_add(1, Ordering::Relaxed),
+            inbox: CachePadded::default(),
+            outbox: CachePadded::default(),
+            hints: Hints::default(),
+            work_available: Condvar::new(),
+            space_available: Condvar::new(),
+            thread_exited: Condvar::new(),
+            logger: config.logger.unwrap_or_default(),
+            queue_limit: config.queue_limit,
+            thread_name_prefix: config.thread_name_prefix,
+            stack_size: config.stack_size,
+            queue_warning_interval: config.queue_warning_interval,
+            idle_spin: config.idle_spin,
+        }
+    }
+
+    /// Locks the submitters' end. A poisoned lock is taken over: no task
+    /// ever runs under it, and a panic elsewhere must not stop the pool.
+    fn lock_inbox(&self) -> MutexGuard<'_, Inbox> {
+        self.inbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Locks the workers' end (before the inbox, if both are needed).
+    fn lock_outbox(&self) -> MutexGuard<'_, Outbox> {
+        self.outbox.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Tasks waiting at both ends; call with the inbox locked.
+    fn queued(&self, inbox: &Inbox) -> usize {
+        inbox.queue.len() + self.hints.outbox_len.load(Ordering::SeqCst)
+    }
+
+    fn queue_full(&self, inbox: &Inbox) -> bool {
+        self.queue_limit
+            .is_some_and(|limit| self.queued(inbox) >= limit)
+    }
+
+    /// Publishes the outbox's length; call with the outbox locked. Only a
+    /// bounded queue needs the expensive ordering (a full fence on x86), for
+    /// its blocked submitters; otherwise the length only guides spinners.
+    fn publish_outbox_len(&self, len: usize) {
+        let order = if self.queue_limit.is_some() {
+            Ordering::SeqCst
+        } else {
+            Ordering::Relaxed
+        };
+        self.hints.outbox_len.store(len, order);
+    }
+
+    fn publish_sleepers(&self, inbox: &Inbox) {
+        self.hints
+            .unclaimed_sleepers
+            .store(inbox.unclaimed_sleepers(), Ordering::Relaxed);
+    }
+
+    /// Sets `exit_requested` from the inbox's fields; call after changing them.
+    fn update_exit_request(&self, inbox: &Inbox) {
+        let surplus = inbox.threads > inbox.target_threads && !inbox.drain_before_exit;
+        self.hints.exit_requested.store(surplus, Ordering::SeqCst);
     }
 
     /// Wakes every sleeping worker, e.g. so that surplus ones can exit.
-    fn wake_all_workers(&self, state: &mut State) {
-        state.wakeups_pending = state.sleeping;
-        self.publish_hints(state);
+    fn wake_all_workers(&self, inbox: &mut Inbox) {
+        inbox.wakeups_pending = inbox.sleeping;
+        self.publish_sleepers(inbox);
         self.work_available.notify_all();
     }
 
-    /// Copies what lock-free readers watch; called after each change.
-    fn publish_hints(&self, state: &State) {
-        self.available_hint
-            .store(state.available_workers(), Ordering::Relaxed);
-        self.queued_hint.store(state.queue.len(), Ordering::Relaxed);
+    /// Whether a task offered now would have to wait, read without a lock.
+    fn no_idle_worker_hint(&self) -> bool {
+        self.hints.spinning.load(Ordering::Relaxed) == 0
+            && self.hints.unclaimed_sleepers.load(Ordering::Relaxed) == 0
     }
 
-    /// Whether a task offered now would have to wait, read without the lock.
-    fn no_idle_worker_hint(&self) -> bool {
-        self.available_hint.load(Ordering::Relaxed) == 0
+    fn is_own_worker(&self) -> bool {
+        WORKER_OF_POOL.with(Cell::get) == self.pool_id
     }
 
     // ANCHOR: spin
-    /// Watches the queue's length, without the lock, for up to `idle_spin`.
-    /// Yields the core every few rounds: on a machine with fewer cores than
-    /// threads, the submitter may need it to produce the very task we wait for.
+    /// Watches both ends, without a lock, for up to `idle_spin`. Yields the
+    /// core every few rounds: on a machine with fewer cores than threads, the
+    /// submitter may need it to produce the very task we wait for.
     fn spin_for_work(&self) {
         let deadline = Instant::now() + self.idle_spin;
         loop {
             for _ in 0..32 {
-                if self.queued_hint.load(Ordering::Relaxed) > 0 {
+                if self.hints.inbox_len.load(Ordering::Relaxed) > 0
+                    || self.hints.outbox_len.load(Ordering::Relaxed) > 0
+                    || self.hints.exit_requested.load(Ordering::Relaxed)
+                {
                     return;
                 }
                 std::hint::spin_loop();
@@ -680,46 +791,62 @@ impl Shared {
     }
     // ANCHOR_END: spin
 
-    fn is_own_worker(&self) -> bool {
-        WORKER_OF_POOL.with(Cell::get) == self.pool_id
-    }
-
     // ANCHOR: enqueue
-    /// Appends a task with the lock held. The caller does the slow parts
+    /// Appends a task with the inbox locked. The caller does the slow parts
     /// (notifying, logging) after releasing the lock.
-    fn enqueue(&self, state: &mut State, task: Box<dyn Task>) -> Enqueued {
-        state.queue.push_back(task);
-        state.submitted += 1;
+    fn enqueue(&self, inbox: &mut Inbox, task: Box<dyn Task>) -> Enqueued {
+        inbox.queue.push_back(task);
+        inbox.submitted += 1;
+        self.hints
+            .inbox_len
+            .store(inbox.queue.len(), Ordering::Relaxed);
         // Wake a sleeper only if no idle worker is already on its way: each
         // notification is a system call, and a running worker loops to the
         // next task by itself.
-        let wake_worker = state.should_wake_sleeper();
+        let spinning = self.hints.spinning.load(Ordering::Relaxed);
+        let wake_worker = spinning == 0 && inbox.unclaimed_sleepers() > 0;
         if wake_worker {
-            state.wakeups_pending += 1;
+            inbox.wakeups_pending += 1;
+            self.publish_sleepers(inbox);
         }
-        self.publish_hints(state);
-        // Waitress's measure: tasks beyond what the idle workers will take.
-        let depth = state
-            .queue
-            .len()
-            .saturating_sub(state.sleeping + state.spinning);
-        let mut depth_warning = None;
-        if depth > 0 {
-            let now = Instant::now();
-            let due = state
-                .last_queue_warning
-                .is_none_or(|last| now.duration_since(last) >= self.queue_warning_interval);
-            if due {
-                state.last_queue_warning = Some(now);
-                depth_warning = Some(depth);
-            }
-        }
+        let idle = inbox.sleeping + spinning;
         Enqueued::Queued {
             wake_worker,
-            depth_warning,
+            depth_warning: self.queue_depth_warning(inbox, idle),
         }
     }
     // ANCHOR_END: enqueue
+
+    // ANCHOR: depth_warning
+    /// Waitress's `Task queue depth is N`: N tasks are queued beyond what the
+    /// idle workers will take. Rate-limited, and cheap while limited: the
+    /// clock is read once per `CLOCK_CHECK_EVERY` waiting tasks, and the
+    /// workers' end (whose length another core keeps changing) only when a
+    /// warning is actually logged.
+    fn queue_depth_warning(&self, inbox: &mut Inbox, idle: usize) -> Option<usize> {
+        // Idle workers have found both ends empty, so while any is idle the
+        // outbox is empty and the inbox alone says whether tasks wait.
+        if inbox.queue.len() <= idle {
+            return None;
+        }
+        if inbox.warning_checks_skipped > 0 {
+            inbox.warning_checks_skipped -= 1;
+            return None;
+        }
+        let now = Instant::now();
+        let due = inbox
+            .last_queue_warning
+            .is_none_or(|last| now.duration_since(last) >= self.queue_warning_interval);
+        if !self.queue_warning_interval.is_zero() {
+            inbox.warning_checks_skipped = CLOCK_CHECK_EVERY - 1;
+        }
+        if !due {
+            return None;
+        }
+        inbox.last_queue_warning = Some(now);
+        Some(self.queued(inbox).saturating_sub(idle))
+    }
+    // ANCHOR_END: depth_warning
 
     /// The end of `add_task` and `try_add_task`, after the lock is released.
     fn after_enqueue(&self, outcome: Enqueued) {
@@ -751,6 +878,17 @@ impl Shared {
         }
     }
 
+    /// Takes every queued task, oldest first (outbox, then inbox); call with
+    /// both ends locked.
+    fn take_all_queued(&self, outbox: &mut Outbox, inbox: &mut Inbox) -> VecDeque<Box<dyn Task>> {
+        let mut all = std::mem::take(&mut outbox.queue);
+        all.append(&mut inbox.queue);
+        self.hints.outbox_len.store(0, Ordering::SeqCst);
+        self.hints.inbox_len.store(0, Ordering::SeqCst);
+        inbox.cancelled += all.len() as u64;
+        all
+    }
+
     fn cancel_task(&self, task: Box<dyn Task>) {
         if let Err(payload) = panic::catch_unwind(AssertUnwindSafe(move || task.cancel())) {
             self.logger.error(
@@ -780,72 +918,143 @@ impl Shared {
     /// The body of every worker thread.
     fn worker_loop(&self, serial: u64, number: usize) {
         WORKER_OF_POOL.with(|pool| pool.set(self.pool_id));
-        let mut state = self.lock();
+        let mut last_task_completed: Option<bool> = None;
         let mut just_spun = false;
         loop {
-            if state.worker_should_exit() {
-                break;
+            let mut outbox = self.lock_outbox();
+            if let Some(completed) = last_task_completed.take() {
+                outbox.record(completed);
             }
-            if let Some(task) = state.queue.pop_front() {
-                state.running += 1;
-                // More tasks waiting and nobody coming for them? Wake a
-                // sleeper here, rather than making the submitter do it.
-                let wake_another = !state.queue.is_empty() && state.should_wake_sleeper();
-                if wake_another {
-                    state.wakeups_pending += 1;
+            // The fast path: the oldest task from the workers' end, under
+            // the workers' lock only. A worker that finishes a task comes
+            // straight back here, without sleeping.
+            if !self.hints.exit_requested.load(Ordering::Relaxed) {
+                if let Some(task) = outbox.queue.pop_front() {
+                    outbox.running += 1;
+                    let left = outbox.queue.len();
+                    self.publish_outbox_len(left);
+                    drop(outbox); // never hold a lock while a task runs
+                    if self.queue_limit.is_some() {
+                        self.wake_blocked_submitter();
+                    }
+                    last_task_completed = Some(self.run_task(task));
+                    just_spun = false;
+                    continue;
                 }
-                self.publish_hints(&state);
-                let wake_submitter = state.blocked_submitters > 0;
-                drop(state); // never hold the lock while a task runs
-                if wake_another {
+            }
+            // The slow path, with both locks: exit, or refill, or wait.
+            let mut inbox = self.lock_inbox();
+            if inbox.worker_should_exit(outbox.queue.is_empty()) {
+                drop(outbox);
+                self.retire_worker(&mut inbox, serial, number);
+                return;
+            }
+            if outbox.queue.is_empty() && !inbox.queue.is_empty() {
+                // Move every submitted task to the workers' end at once.
+                std::mem::swap(&mut outbox.queue, &mut inbox.queue);
+                self.hints.inbox_len.store(0, Ordering::Relaxed);
+            }
+            if let Some(task) = outbox.queue.pop_front() {
+                outbox.running += 1;
+                let left = outbox.queue.len();
+                self.publish_outbox_len(left);
+                // The tasks left must not wait behind this one while workers
+                // sleep: wake one sleeper per task (a spinner takes one).
+                let spinning = self.hints.spinning.load(Ordering::Relaxed);
+                let helpers = left
+                    .saturating_sub(spinning)
+                    .min(inbox.unclaimed_sleepers());
+                inbox.wakeups_pending += helpers;
+                self.publish_sleepers(&inbox);
+                let wake_submitter = inbox.blocked_submitters > 0;
+                drop(inbox);
+                drop(outbox);
+                for _ in 0..helpers {
                     self.work_available.notify_one();
                 }
                 if wake_submitter {
                     self.space_available.notify_one();
                 }
-                let outcome = panic::catch_unwind(AssertUnwindSafe(move || task.service()));
-                if let Err(payload) = &outcome {
-                    self.log_task_panic(payload.as_ref());
-                }
-                state = self.lock();
-                state.running -= 1;
-                match outcome {
-                    Ok(()) => state.completed += 1,
-                    Err(_) => state.failed += 1,
-                }
+                last_task_completed = Some(self.run_task(task));
                 just_spun = false;
-                continue; // straight on to the next task, without sleeping
+                continue;
             }
-            // The queue is empty. Watch it for a moment before sleeping: a
-            // task that arrives meanwhile costs nobody a wake-up.
-            if !just_spun && !self.idle_spin.is_zero() && state.spinning < MAX_SPINNING_WORKERS {
-                state.spinning += 1;
-                self.publish_hints(&state);
-                drop(state);
+            drop(outbox);
+            // Both ends are empty. Watch them for a moment before sleeping:
+            // a task that arrives meanwhile costs nobody a wake-up.
+            if !just_spun
+                && !self.idle_spin.is_zero()
+                && self.hints.spinning.load(Ordering::Relaxed) < MAX_SPINNING_WORKERS
+            {
+                self.hints.spinning.fetch_add(1, Ordering::SeqCst);
+                drop(inbox);
                 self.spin_for_work();
-                state = self.lock();
-                state.spinning -= 1;
-                self.publish_hints(&state);
+                self.hints.spinning.fetch_sub(1, Ordering::SeqCst);
                 just_spun = true;
-                continue; // look again, under the lock, before sleeping
+                continue; // look again, under the locks, before sleeping
             }
-            state.sleeping += 1;
-            self.publish_hints(&state);
-            state = self
+            inbox.sleeping += 1;
+            self.publish_sleepers(&inbox);
+            inbox = self
                 .work_available
-                .wait(state)
+                .wait(inbox)
                 .unwrap_or_else(PoisonError::into_inner);
-            state.sleeping -= 1;
-            state.wakeups_pending = state.wakeups_pending.saturating_sub(1);
-            self.publish_hints(&state);
+            inbox.sleeping -= 1;
+            inbox.wakeups_pending = inbox.wakeups_pending.saturating_sub(1);
+            self.publish_sleepers(&inbox);
             just_spun = false;
         }
-        state.threads -= 1;
-        state.thread_numbers.remove(&number);
-        state.exited.push(serial);
-        self.thread_exited.notify_all();
     }
     // ANCHOR_END: worker_loop
+
+    // ANCHOR: run_task
+    /// Runs one task, catching a panic; true if it completed.
+    fn run_task(&self, task: Box<dyn Task>) -> bool {
+        // `AssertUnwindSafe`: after a panic nothing of the task is used
+        // again (it was moved in and is dropped while unwinding), and the
+        // pool's own state is not touched inside.
+        match panic::catch_unwind(AssertUnwindSafe(move || task.service())) {
+            Ok(()) => true,
+            Err(payload) => {
+                self.log_task_panic(payload.as_ref());
+                false
+            }
+        }
+    }
+    // ANCHOR_END: run_task
+
+    /// A worker made room in a bounded queue: wake a blocked `add_task`.
+    /// The submitter publishes that it waits, then re-reads the queue's
+    /// length; we published the length, then read whether anyone waits.
+    /// With `SeqCst` on both sides at least one of us sees the other's
+    /// write, so the wake-up cannot be missed. We notify with the inbox
+    /// locked so the notification cannot slip in between the submitter's
+    /// check and its wait.
+    fn wake_blocked_submitter(&self) {
+        if self.hints.blocked_submitters.load(Ordering::SeqCst) > 0 {
+            let _inbox = self.lock_inbox();
+            self.space_available.notify_one();
+        }
+    }
+
+    /// The bookkeeping of a worker that leaves; call with the inbox locked.
+    fn retire_worker(&self, inbox: &mut Inbox, serial: u64, number: usize) {
+        inbox.threads -= 1;
+        inbox.thread_numbers.remove(&number);
+        inbox.exited.push(serial);
+        self.update_exit_request(inbox);
+        // If tasks are queued, make sure a remaining sleeper comes for them.
+        let queued = self.queued(inbox) > 0;
+        let wake = queued
+            && self.hints.spinning.load(Ordering::Relaxed) == 0
+            && inbox.unclaimed_sleepers() > 0;
+        if wake {
+            inbox.wakeups_pending += 1;
+            self.publish_sleepers(inbox);
+            self.work_available.notify_one();
+        }
+        self.thread_exited.notify_all();
+    }
 
     fn log_task_panic(&self, payload: &(dyn Any + Send)) {
         let thread = thread::current();
@@ -859,13 +1068,13 @@ impl Shared {
         );
     }
 
-    /// Starts one worker with the lock held, so that its handle is stored
+    /// Starts one worker with the inbox locked, so that its handle is stored
     /// before it can exit. Spawning is rare (start-up and resizing).
-    fn spawn_worker(self: &Arc<Self>, state: &mut State) -> bool {
+    fn spawn_worker(self: &Arc<Self>, inbox: &mut Inbox) -> bool {
         let number = (0..)
-            .find(|n| !state.thread_numbers.contains(n))
+            .find(|n| !inbox.thread_numbers.contains(n))
             .expect("fewer than usize::MAX threads");
-        let serial = state.next_serial;
+        let serial = inbox.next_serial;
         let mut builder =
             thread::Builder::new().name(format!("{}-{}", self.thread_name_prefix, number));
         if let Some(bytes) = self.stack_size {
@@ -874,10 +1083,10 @@ impl Shared {
         let shared = Arc::clone(self);
         match builder.spawn(move || shared.worker_loop(serial, number)) {
             Ok(handle) => {
-                state.next_serial += 1;
-                state.threads += 1;
-                state.thread_numbers.insert(number);
-                state.handles.push((serial, handle));
+                inbox.next_serial += 1;
+                inbox.threads += 1;
+                inbox.thread_numbers.insert(number);
+                inbox.handles.push((serial, handle));
                 true
             }
             Err(error) => {
@@ -910,28 +1119,36 @@ impl Dispatcher for ThreadedTaskDispatcher {
         if shared.no_idle_worker_hint() {
             task.defer();
         }
-        let mut state = shared.lock();
-        if state.queue_full(shared.queue_limit) && !shared.is_own_worker() {
+        let mut inbox = shared.lock_inbox();
+        if shared.queue_full(&inbox) && !shared.is_own_worker() {
             // Backpressure: wait for a worker to take a task. A worker of
             // this pool never waits here: it may be the one that must make
             // room, so it queues beyond the bound instead.
-            state.blocked_submitters += 1;
-            while state.queue_full(shared.queue_limit) && !state.shutting_down {
-                state = shared
+            inbox.blocked_submitters += 1;
+            shared
+                .hints
+                .blocked_submitters
+                .store(inbox.blocked_submitters, Ordering::SeqCst);
+            while shared.queue_full(&inbox) && !inbox.shutting_down {
+                inbox = shared
                     .space_available
-                    .wait(state)
+                    .wait(inbox)
                     .unwrap_or_else(PoisonError::into_inner);
             }
-            state.blocked_submitters -= 1;
+            inbox.blocked_submitters -= 1;
+            shared
+                .hints
+                .blocked_submitters
+                .store(inbox.blocked_submitters, Ordering::SeqCst);
         }
-        let outcome = if state.shutting_down {
-            state.submitted += 1;
-            state.cancelled += 1;
+        let outcome = if inbox.refuses(|| shared.is_own_worker()) {
+            inbox.submitted += 1;
+            inbox.cancelled += 1;
             Enqueued::Rejected(task)
         } else {
-            shared.enqueue(&mut state, task)
+            shared.enqueue(&mut inbox, task)
         };
-        drop(state);
+        drop(inbox);
         shared.after_enqueue(outcome);
     }
     // ANCHOR_END: add_task
@@ -942,12 +1159,12 @@ impl Dispatcher for ThreadedTaskDispatcher {
         if shared.no_idle_worker_hint() {
             task.defer();
         }
-        let mut state = shared.lock();
-        if state.shutting_down || state.queue_full(shared.queue_limit) {
+        let mut inbox = shared.lock_inbox();
+        if inbox.refuses(|| shared.is_own_worker()) || shared.queue_full(&inbox) {
             return Err(task);
         }
-        let outcome = shared.enqueue(&mut state, task);
-        drop(state);
+        let outcome = shared.enqueue(&mut inbox, task);
+        drop(inbox);
         shared.after_enqueue(outcome);
         Ok(())
     }
@@ -955,23 +1172,25 @@ impl Dispatcher for ThreadedTaskDispatcher {
 
     // ANCHOR: set_thread_count
     fn set_thread_count(&self, count: usize) {
-        let mut state = self.shared.lock();
-        if state.shutting_down {
+        let shared = &self.shared;
+        let mut inbox = shared.lock_inbox();
+        if inbox.shutting_down {
             return;
         }
-        state.target_threads = count;
-        while state.threads < count {
-            if !self.shared.spawn_worker(&mut state) {
+        inbox.target_threads = count;
+        while inbox.threads < count {
+            if !shared.spawn_worker(&mut inbox) {
                 break;
             }
         }
-        if state.threads > count {
+        shared.update_exit_request(&inbox);
+        if inbox.threads > count {
             // Idle surplus threads wake up and leave; busy ones leave after
-            // their current task, when they next look at the state.
-            self.shared.wake_all_workers(&mut state);
+            // their current task, when they see `exit_requested`.
+            shared.wake_all_workers(&mut inbox);
         }
-        let joinable = state.take_exited_handles();
-        drop(state);
+        let joinable = inbox.take_exited_handles();
+        drop(inbox);
         for handle in joinable {
             let _ = handle.join();
         }
@@ -987,27 +1206,30 @@ impl Dispatcher for ThreadedTaskDispatcher {
         // it exits after that task, so it does not wait for itself.
         let own = usize::from(self.shared.is_own_worker());
         let deadline = Instant::now() + timeout;
-        let mut state = self.shared.lock();
-        while state.threads > own {
+        let mut inbox = self.shared.lock_inbox();
+        while inbox.threads > own {
             let now = Instant::now();
             if now >= deadline {
                 break;
             }
-            state = self
+            inbox = self
                 .shared
                 .thread_exited
-                .wait_timeout(state, deadline - now)
+                .wait_timeout(inbox, deadline - now)
                 .unwrap_or_else(PoisonError::into_inner)
                 .0;
         }
-        let still_running = state.threads - own.min(state.threads);
+        let still_running = inbox.threads - own.min(inbox.threads);
+        let joinable = inbox.take_exited_handles();
+        drop(inbox);
+
         // Whatever a drain left queued is cancelled: after shutdown returns,
         // every task was either serviced, cancelled or is in a stuck thread.
-        let leftovers = std::mem::take(&mut state.queue);
-        state.cancelled += leftovers.len() as u64;
-        let joinable = state.take_exited_handles();
-        drop(state);
-
+        let leftovers = {
+            let mut outbox = self.shared.lock_outbox();
+            let mut inbox = self.shared.lock_inbox();
+            self.shared.take_all_queued(&mut outbox, &mut inbox)
+        };
         self.shared.cancel_all(leftovers);
         for handle in joinable {
             let _ = handle.join();
@@ -1038,14 +1260,5 @@ mod tests {
             panic_message(other.as_ref()),
             "(a non-string panic payload)"
         );
-    }
-
-    #[test]
-    fn a_full_queue_is_only_full_with_a_limit() {
-        let mut state = State::default();
-        state.queue.push_back(Box::new(|| {}));
-        assert!(!state.queue_full(None));
-        assert!(state.queue_full(Some(1)));
-        assert!(!state.queue_full(Some(2)));
     }
 }
