@@ -119,7 +119,7 @@ mod platform {
     pub const SOL_SOCKET: c_int = 0xffff;
     pub const SO_REUSEADDR: c_int = 0x0004;
     pub const SO_TYPE: c_int = 0x1008;
-    pub const SO_ACCEPTCONN: c_int = 0x0002;
+    // SO_ACCEPTCONN (0x0002) exists, but XNU's getsockopt refuses it.
     /// Per-socket replacement for `MSG_NOSIGNAL`.
     pub const SO_NOSIGPIPE: c_int = 0x1022;
     pub const IPPROTO_IPV6: c_int = 41;
@@ -152,6 +152,8 @@ mod ffi {
         pub fn bind(fd: c_int, address: *const c_void, length: SockLen) -> c_int;
         pub fn listen(fd: c_int, backlog: c_int) -> c_int;
         pub fn getsockname(fd: c_int, address: *mut c_void, length: *mut SockLen) -> c_int;
+        #[cfg(target_vendor = "apple")]
+        pub fn getpeername(fd: c_int, address: *mut c_void, length: *mut SockLen) -> c_int;
         pub fn getsockopt(
             fd: c_int,
             level: c_int,
@@ -796,10 +798,13 @@ impl AsRawFd for Listener {
     }
 }
 
+/// Room for any socket address: C's `sockaddr_storage` (128 bytes,
+/// 8-aligned).
+type SockaddrStorage = [u64; 16];
+
 /// The address family of a socket, from `getsockname`.
 fn socket_family(fd: RawFd) -> io::Result<c_int> {
-    // Big enough and aligned for any sockaddr (C's sockaddr_storage).
-    let mut storage = [0u64; 16];
+    let mut storage: SockaddrStorage = [0; 16];
     let mut length = size_of_val(&storage) as SockLen;
     // SAFETY: `storage` and `length` are live locals and `length` holds the
     // size of `storage`; the kernel writes at most that many bytes.
@@ -814,6 +819,34 @@ fn socket_family(fd: RawFd) -> io::Result<c_int> {
     Ok(c_int::from(family))
 }
 
+/// Linux answers `SO_ACCEPTCONN`: whether `listen(2)` was called.
+#[cfg(target_os = "linux")]
+fn check_listening(fd: RawFd) -> io::Result<()> {
+    let listening =
+        getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN).map_err(|e| not_a_listener(fd, e))?;
+    if listening == 0 {
+        return Err(not_a_listener(fd, "listen(2) was not called on it"));
+    }
+    Ok(())
+}
+
+/// XNU defines `SO_ACCEPTCONN` but its `getsockopt` refuses it
+/// (ENOPROTOOPT). What can be checked is that the socket has no peer: a
+/// connected socket is certainly not a listener. A bound socket that was
+/// never listened on gets through, and the first `accept` fails (EINVAL).
+#[cfg(target_vendor = "apple")]
+fn check_listening(fd: RawFd) -> io::Result<()> {
+    let mut storage: SockaddrStorage = [0; 16];
+    let mut length = size_of_val(&storage) as SockLen;
+    // SAFETY: `storage` and `length` are live locals and `length` holds the
+    // size of `storage`; the kernel writes at most that many bytes.
+    let result = unsafe { ffi::getpeername(fd, storage.as_mut_ptr().cast(), &raw mut length) };
+    if result == 0 {
+        return Err(not_a_listener(fd, "it is connected to a peer"));
+    }
+    Ok(())
+}
+
 fn not_a_listener(fd: RawFd, why: impl fmt::Display) -> io::Error {
     io::Error::new(
         ErrorKind::InvalidInput,
@@ -825,9 +858,10 @@ fn not_a_listener(fd: RawFd, why: impl fmt::Display) -> io::Error {
 /// descriptor numbers, or systemd socket activation) after checking what it
 /// is: a listening stream socket of family `AF_INET` or `AF_INET6` becomes
 /// [`Listener::Tcp`], `AF_UNIX` becomes [`Listener::Unix`]; anything else
-/// (a file, a closed number, a datagram or unlistened socket) is an
-/// `InvalidInput` error, and the descriptor is then left as it was. The
-/// adopted descriptor is made close-on-exec.
+/// (a file, a closed number, a datagram socket, a connected socket, and on
+/// Linux a socket `listen(2)` was not called on) is an `InvalidInput`
+/// error, and the descriptor is then left as it was. The adopted descriptor
+/// is made close-on-exec.
 ///
 /// **Ownership.** On success the returned listener owns `fd` and closes it
 /// when dropped. Pass only numbers nothing else in this process owns: ones
@@ -858,9 +892,7 @@ pub fn adopt_listener(fd: RawFd) -> io::Result<Listener> {
     if kind != SOCK_STREAM {
         return Err(not_a_listener(fd, "not a stream socket"));
     }
-    if getsockopt_int(fd, SOL_SOCKET, SO_ACCEPTCONN).map_err(|e| not_a_listener(fd, e))? == 0 {
-        return Err(not_a_listener(fd, "listen(2) was not called on it"));
-    }
+    check_listening(fd)?;
     let family = socket_family(fd).map_err(|e| not_a_listener(fd, e))?;
     if ![AF_INET, AF_INET6, AF_UNIX].contains(&family) {
         return Err(not_a_listener(fd, format!("address family {family}")));
