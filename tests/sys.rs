@@ -140,7 +140,9 @@ mod c {
     unsafe extern "C" {
         pub fn raise(signal: c_int) -> c_int;
         pub fn pthread_kill(thread: RawPthread, signal: c_int) -> c_int;
+        pub fn signal(signal: c_int, handler: usize) -> usize;
     }
+    pub const SIG_IGN: usize = 1;
 }
 
 /// Sends `signal` to the calling thread; the handler has run on return.
@@ -163,6 +165,10 @@ fn wait_for_signal() -> Option<Signal> {
 /// Handlers are process-wide: every signal check lives in this one test.
 #[test]
 fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
+    // SIGINT starts ignored here, so that we can see it restored at the end.
+    let sigint = Signal::Interrupt.number();
+    // SAFETY: SIG_IGN is a valid disposition; no pointers are involved.
+    let original = unsafe { c::signal(sigint, c::SIG_IGN) };
     let trigger = Arc::new(Trigger::new().unwrap());
     install_shutdown_signals(trigger.write_fd()).unwrap();
     let _ = take_pending_signal();
@@ -223,6 +229,12 @@ fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
 
     uninstall_shutdown_signals().unwrap();
     uninstall_shutdown_signals().unwrap(); // a second time does nothing
+    // SAFETY: as above; this puts back the disposition we found.
+    assert_eq!(
+        unsafe { c::signal(sigint, original) },
+        c::SIG_IGN,
+        "restored"
+    );
 
     // Only nonblocking sockets are accepted as wake-up descriptors.
     let file = File::open(env!("CARGO_MANIFEST_DIR").to_string() + "/Cargo.toml").unwrap();
