@@ -129,7 +129,8 @@ mod platform {
     pub const F_GETFL: c_int = 3;
     pub const FD_CLOEXEC: c_int = 1;
     pub const O_NONBLOCK: c_int = 0x0004;
-    /// SIGPIPE is turned off per socket (`SO_NOSIGPIPE`) instead.
+    /// SIGPIPE is turned off per socket (`SO_NOSIGPIPE`) instead: XNU
+    /// only learned `MSG_NOSIGNAL` (0x80000) in recent releases.
     pub const MSG_NOSIGNAL: c_int = 0;
 }
 // ANCHOR_END: platform
@@ -1168,6 +1169,8 @@ pub fn install_shutdown_signals(wake: BorrowedFd<'_>) -> io::Result<()> {
         return Err(io::Error::new(ErrorKind::InvalidInput, message));
     }
     let wake = wake.try_clone_to_owned()?; // close-on-exec duplicate
+    #[cfg(target_vendor = "apple")] // no MSG_NOSIGNAL for the handler's send
+    setsockopt_int(wake.as_fd(), SOL_SOCKET, SO_NOSIGPIPE, 1)?;
     let mut installed = installed();
     if let Some(installed) = installed.as_mut() {
         swap_wake_fd(wake.as_raw_fd());

@@ -199,12 +199,15 @@ fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
     let (quiet, _peer) = UnixStream::pair().unwrap();
     let quiet_fd = quiet.as_raw_fd();
     let timeout = Duration::from_millis(300);
+    let (started, about_to_poll) = std::sync::mpsc::channel();
     let poller = std::thread::spawn(move || {
+        started.send(()).unwrap();
         let start = Instant::now();
         let ready = poll_one(quiet_fd, POLLIN, timeout).0;
         (ready, start.elapsed())
     });
-    std::thread::sleep(Duration::from_millis(50));
+    about_to_poll.recv_timeout(LONG).unwrap();
+    std::thread::sleep(Duration::from_millis(30));
     use std::os::unix::thread::JoinHandleExt;
     // SAFETY: the thread is alive (it is joined below, not before) and
     // takes the signal with our handler.
