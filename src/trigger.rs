@@ -18,7 +18,8 @@
 //!   call.
 //!
 //! The I/O thread's side of the protocol is [`Trigger::set_sleeping`] before
-//! `poll` and [`Trigger::set_awake`] after it:
+//! `poll` and [`Trigger::set_awake`] after it ([`Trigger::poll`] does all
+//! three steps in one call):
 //!
 //! ```
 //! use std::sync::Arc;
@@ -57,6 +58,9 @@ use std::io::{self, ErrorKind, Read, Write};
 use std::os::fd::{AsFd, AsRawFd, BorrowedFd, RawFd};
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU8, Ordering};
+use std::time::Duration;
+
+use crate::sys::{self, PollFd};
 
 /// The I/O thread is in `poll`, or about to be: a pull must write a byte.
 const SLEEPING: u8 = 0b01;
@@ -206,6 +210,33 @@ impl Trigger {
     }
     // ANCHOR_END: sleeping
 
+    /// The I/O thread's whole side of the protocol in one call:
+    /// [`set_sleeping`](Trigger::set_sleeping), [`sys::poll`](crate::sys::poll)
+    /// with `timeout` (or with a zero timeout if a pull came while the thread
+    /// was awake), then [`set_awake`](Trigger::set_awake). `fds` should
+    /// include this trigger's [`fd`](Trigger::fd) for `POLLIN`; drain it
+    /// when it is readable.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use waitress::sys::{PollFd, POLLIN};
+    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
+    /// trigger.pull(); // while awake: recorded, so the next poll does not block
+    /// assert_eq!(trigger.poll(&mut fds, None)?, 0);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn poll(&self, fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> {
+        let timeout = if self.set_sleeping() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+        let result = sys::poll(fds, timeout);
+        self.set_awake();
+        result
+    }
+
     /// Reads every pending byte, so the read end stops being readable, and
     /// returns how many there were. Call it when `poll` reports the
     /// trigger's descriptor readable.
@@ -273,7 +304,7 @@ impl AsRawFd for Trigger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::{POLLIN, PollFd, poll};
+    use crate::sys::{POLLIN, poll};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 
@@ -314,6 +345,40 @@ mod tests {
         assert!(readable(&trigger));
         assert!(trigger.set_awake());
         assert_eq!(trigger.drain(), 1);
+        assert!(!readable(&trigger));
+    }
+
+    #[test]
+    fn trigger_poll_follows_the_protocol() {
+        let trigger = Arc::new(Trigger::new().unwrap());
+        let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
+        // Nothing pulled: it blocks for the whole timeout.
+        let start = Instant::now();
+        assert_eq!(
+            trigger
+                .poll(&mut fds, Some(Duration::from_millis(20)))
+                .unwrap(),
+            0
+        );
+        assert!(start.elapsed() >= Duration::from_millis(20));
+        // Pulled from another thread while blocked: woken, one byte.
+        let puller = {
+            let trigger = Arc::clone(&trigger);
+            std::thread::spawn(move || {
+                std::thread::sleep(Duration::from_millis(20));
+                trigger.pull();
+            })
+        };
+        assert_eq!(
+            trigger
+                .poll(&mut fds, Some(Duration::from_secs(10)))
+                .unwrap(),
+            1
+        );
+        assert_eq!(trigger.drain(), 1);
+        puller.join().unwrap();
+        // Awake again: a pull writes nothing.
+        trigger.pull();
         assert!(!readable(&trigger));
     }
 
