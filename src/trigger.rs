@@ -211,7 +211,7 @@ impl Trigger {
     // ANCHOR_END: sleeping
 
     /// The I/O thread's whole side of the protocol in one call:
-    /// [`set_sleeping`](Trigger::set_sleeping), [`sys::poll`](crate::sys::poll)
+    /// [`set_sleeping`](Trigger::set_sleeping), [`sys::poll`]
     /// with `timeout` (or with a zero timeout if a pull came while the thread
     /// was awake), then [`set_awake`](Trigger::set_awake). `fds` should
     /// include this trigger's [`fd`](Trigger::fd) for `POLLIN`; drain it
