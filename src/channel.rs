@@ -1,4 +1,809 @@
 //! One connection: read, parse, queue requests, buffer output.
 //!
-//! Not written yet: it comes with the poll loop and the server.
+//! A channel has two halves. The I/O thread owns a [`Channel`]: the parser
+//! and what the poll loop needs to know (should it wait for readable,
+//! writable). Both the I/O thread and, while a request is in service, one
+//! worker share a [`Shared`]: the socket, the queue of complete requests and
+//! the output buffer, behind one mutex.
+//!
+//! The rules that keep a connection correct, each enforced here:
+//!
+//! * **One request in service at a time.** A channel is handed to the
+//!   dispatcher when its first request is complete; the worker then answers
+//!   the queued requests in order, so pipelined responses cannot overtake
+//!   each other and one connection never occupies two workers.
+//! * **Bounded reading.** The channel does not read while a request is queued
+//!   or in service (unless `channel_request_lookahead` allows it) nor while
+//!   output is pending: a client cannot make the server buffer without bound,
+//!   and TCP's window pushes back on it.
+//! * **Bounded writing.** A worker appends to the output buffer (after trying
+//!   to send directly), and waits while more than `outbuf_high_watermark`
+//!   bytes are pending, until the I/O thread has drained them.
+//! * **Only the I/O thread closes.** A worker that sees a broken socket marks
+//!   it and wakes the I/O thread (CVE-2022-31015: a worker closing a socket
+//!   the I/O thread was polling killed Waitress).
+//! * **Nothing after an error is dispatched.** Once a request was refused, or
+//!   a response must end the connection, the bytes that follow are never
+//!   parsed into requests (CVE-2024-49768).
+//! * **End of file is final.** After a client half-closes, the channel never
+//!   polls it for reading again, so it cannot spin (CVE-2024-49769).
 #![forbid(unsafe_code)]
+
+use std::collections::VecDeque;
+use std::io::{self, Read, Write};
+use std::net::{Shutdown, TcpStream};
+use std::os::fd::{AsRawFd, RawFd};
+use std::os::unix::net::UnixStream;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::buffers::OverflowableBuffer;
+use crate::dispatcher::{Dispatcher, Task};
+use crate::error::HttpError;
+use crate::logging::Logger;
+use crate::parser::{Limits, Request, RequestParser, Status, Version};
+use crate::task::{ErrorTask, ResponseOutput, TaskContext, TaskRequest, WsgiTask};
+use crate::wsgi::{Application, ClientDisconnected, RequestInfo};
+
+/// `HTTP/1.1 100 Continue`, the interim response to `Expect: 100-continue`.
+const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";
+
+/// A connected socket: TCP or Unix domain.
+#[derive(Debug)]
+pub(crate) enum Stream {
+    Tcp(TcpStream),
+    Unix(UnixStream),
+}
+
+impl Stream {
+    fn read(&self, buf: &mut [u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).read(buf),
+            Stream::Unix(s) => (&*s).read(buf),
+        }
+    }
+
+    fn write(&self, buf: &[u8]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write(buf),
+            Stream::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    fn shutdown(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Both),
+            Stream::Unix(s) => s.shutdown(Shutdown::Both),
+        };
+    }
+
+    pub(crate) fn as_raw_fd(&self) -> RawFd {
+        match self {
+            Stream::Tcp(s) => s.as_raw_fd(),
+            Stream::Unix(s) => s.as_raw_fd(),
+        }
+    }
+}
+
+/// Where a connection's requests come from and arrive, for the environ.
+#[derive(Clone, Debug)]
+pub(crate) struct ConnectionInfo {
+    pub remote_addr: String,
+    pub remote_port: String,
+    pub server_port: String,
+}
+
+/// Identifies a channel to the I/O thread: its slot, and a generation so a
+/// late wake-up for a closed channel cannot reach the slot's next tenant.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Token {
+    pub index: usize,
+    pub generation: u64,
+}
+
+/// Wakes the I/O thread for a channel whose state a worker changed.
+pub(crate) trait Wake: Send + Sync {
+    fn wake(&self, token: Token);
+}
+
+/// What every channel of a server shares: the application and settings.
+pub(crate) struct ServerShared {
+    pub app: Arc<dyn Application>,
+    pub task_context: TaskContext,
+    pub logger: Logger,
+    pub server_name: String,
+    pub url_scheme: String,
+    pub url_prefix: String,
+    pub ident: Option<String>,
+    pub limits: Limits,
+    pub lookahead: usize,
+    pub outbuf_overflow: usize,
+    pub high_watermark: u64,
+    pub log_socket_errors: bool,
+    pub waker: Arc<dyn Wake>,
+    pub dispatcher: Arc<dyn Dispatcher>,
+}
+
+/// A complete request waiting for a worker, or the error to answer instead.
+enum Queued {
+    Request(Request),
+    Error(HttpError, Version),
+}
+
+/// What the I/O thread and a worker share.
+pub(crate) struct Shared {
+    pub token: Token,
+    pub stream: Stream,
+    info: ConnectionInfo,
+    state: Mutex<State>,
+    /// Signalled when output drains below the watermark or the channel closes.
+    drained: Condvar,
+    disconnected: ClientDisconnected,
+}
+
+// ANCHOR: state
+/// The state both threads see, under one lock.
+struct State {
+    /// Complete requests waiting for the worker, oldest first.
+    requests: VecDeque<Queued>,
+    /// A worker owns this channel (queued in the dispatcher or running).
+    in_service: bool,
+    /// Bytes (and files) the socket has not taken yet.
+    output: Output,
+    /// Close once the output is sent: after an error, `Connection: close`,
+    /// end of file.
+    close_when_flushed: bool,
+    /// The I/O thread closed the socket, or a write found it broken.
+    closed: bool,
+    /// The I/O thread saw it readable but could not read (a request is in
+    /// service); the worker must wake it when done.
+    read_paused: bool,
+    /// The channel is on the I/O thread's wake-up list already.
+    notified: bool,
+    /// A `100 Continue` is owed once the requests before it are answered.
+    continue_owed: bool,
+    /// The last time a byte was read or written.
+    last_activity: Instant,
+}
+// ANCHOR_END: state
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(PoisonError::into_inner)
+}
+
+/// What the poll loop should do with a channel after an event.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Next {
+    /// Keep polling it with the channel's current interest.
+    Continue,
+    /// Close and forget it.
+    Close,
+}
+
+/// The I/O thread's half of a connection.
+pub(crate) struct Channel {
+    pub shared: Arc<Shared>,
+    parser: Option<RequestParser>,
+    /// End of file, a read error, or a refused request: never read again.
+    read_closed: bool,
+    /// Poll for readable.
+    pub want_read: bool,
+    /// Poll for writable.
+    pub want_write: bool,
+    /// A task the dispatcher's bounded queue refused; offered again later.
+    pub blocked_task: Option<Box<dyn Task>>,
+}
+
+impl Channel {
+    /// A channel for a freshly accepted (nonblocking) socket.
+    pub fn new(token: Token, stream: Stream, info: ConnectionInfo) -> Channel {
+        Channel {
+            shared: Arc::new(Shared {
+                token,
+                stream,
+                info,
+                state: Mutex::new(State {
+                    requests: VecDeque::new(),
+                    in_service: false,
+                    output: Output::default(),
+                    close_when_flushed: false,
+                    closed: false,
+                    read_paused: false,
+                    notified: false,
+                    continue_owed: false,
+                    last_activity: Instant::now(),
+                }),
+                drained: Condvar::new(),
+                disconnected: ClientDisconnected::new(),
+            }),
+            parser: None,
+            read_closed: false,
+            want_read: true,
+            want_write: false,
+            blocked_task: None,
+        }
+    }
+
+    /// Whether the channel may read now (the lock is held).
+    fn can_read(&self, state: &State, lookahead: usize) -> bool {
+        !self.read_closed
+            && !state.close_when_flushed
+            && !state.closed
+            && state.output.is_empty()
+            && state.requests.len() + usize::from(state.in_service) <= lookahead
+    }
+
+    // ANCHOR: handle_read
+    /// The socket is readable: read once, feed the parser, queue what is
+    /// complete and hand the channel to the dispatcher if it has work.
+    pub fn handle_read(&mut self, buffer: &mut [u8], server: &Arc<ServerShared>) -> Next {
+        {
+            let mut state = lock(&self.shared.state);
+            if !self.can_read(&state, server.lookahead) {
+                // Busy: stop polling for readable until the worker is done.
+                state.read_paused = true;
+                self.want_read = false;
+                return Next::Continue;
+            }
+        }
+        let read = loop {
+            match self.shared.stream.read(buffer) {
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                other => break other,
+            }
+        };
+        let count = match read {
+            Ok(0) => return self.end_of_file(),
+            Ok(count) => count,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Next::Continue,
+            Err(e) => {
+                if server.log_socket_errors {
+                    server
+                        .logger
+                        .info("waitress", format_args!("Socket error: {e}"));
+                }
+                return Next::Close;
+            }
+        };
+        let mut data = &buffer[..count];
+        let mut queued = Vec::new();
+        while !data.is_empty() && !self.read_closed {
+            let parser = self
+                .parser
+                .get_or_insert_with(|| RequestParser::new(server.limits));
+            let received = parser.received(data);
+            data = &data[received.consumed.min(data.len())..];
+            match received.status {
+                Status::NeedMore => break,
+                Status::ExpectContinue => self.expect_continue(),
+                Status::Complete(request) => {
+                    self.parser = None;
+                    queued.push(Queued::Request(request));
+                }
+                Status::Error { error, version } => {
+                    self.parser = None;
+                    // Nothing after a refused request is ever parsed.
+                    self.read_closed = true;
+                    queued.push(Queued::Error(HttpError::from(error), version));
+                }
+            }
+        }
+        let mut state = lock(&self.shared.state);
+        state.last_activity = Instant::now();
+        if !queued.is_empty() && !state.close_when_flushed && !state.closed {
+            state.requests.extend(queued);
+            if !state.in_service {
+                state.in_service = true;
+                drop(state);
+                self.dispatch(server);
+                return Next::Continue;
+            }
+        }
+        Next::Continue
+    }
+    // ANCHOR_END: handle_read
+
+    /// The client sent end of file: answer what it asked, then close.
+    fn end_of_file(&mut self) -> Next {
+        self.read_closed = true;
+        self.want_read = false;
+        self.parser = None;
+        self.shared.disconnected.mark_disconnected();
+        let mut state = lock(&self.shared.state);
+        if !state.in_service && state.requests.is_empty() && state.output.is_empty() {
+            return Next::Close;
+        }
+        state.close_when_flushed = true;
+        Next::Continue
+    }
+
+    /// Sends `100 Continue` now if this request is next in line, or owes it.
+    fn expect_continue(&mut self) {
+        let shared = Arc::clone(&self.shared);
+        let mut state = lock(&shared.state);
+        if state.requests.is_empty() && !state.in_service {
+            self.send_continue(&mut state);
+        } else {
+            state.continue_owed = true;
+        }
+    }
+
+    fn send_continue(&mut self, state: &mut State) {
+        state.continue_owed = false;
+        if state.output.push_bytes(CONTINUE, usize::MAX).is_ok() {
+            self.want_write = true;
+        }
+    }
+
+    /// Offers the channel to the dispatcher without blocking.
+    fn dispatch(&mut self, server: &Arc<ServerShared>) {
+        let task: Box<dyn Task> = Box::new(ChannelTask {
+            shared: Arc::clone(&self.shared),
+            server: Arc::clone(server),
+        });
+        self.offer(task, server);
+    }
+
+    /// Offers a task to the dispatcher; a full queue keeps it for later and
+    /// stops reading meanwhile (backpressure reaches the client through TCP).
+    pub fn offer(&mut self, task: Box<dyn Task>, server: &Arc<ServerShared>) {
+        match server.dispatcher.try_add_task(task) {
+            Ok(()) => self.blocked_task = None,
+            Err(task) => {
+                self.blocked_task = Some(task);
+                self.want_read = false;
+            }
+        }
+    }
+
+    /// The socket is writable: send what is pending.
+    pub fn handle_write(&mut self, scratch: &mut [u8], server: &ServerShared) -> Next {
+        let shared = Arc::clone(&self.shared);
+        let mut state = lock(&shared.state);
+        match state.output.flush_to(&shared.stream, scratch) {
+            Ok(flush) => {
+                if flush.wrote > 0 {
+                    state.last_activity = Instant::now();
+                }
+                if flush.file_ended_early {
+                    // A file shorter than its Content-Length: the client was
+                    // promised more bytes than exist, so end the connection.
+                    state.output.clear();
+                    return Next::Close;
+                }
+            }
+            Err(e) => {
+                if server.log_socket_errors && !is_disconnect(&e) {
+                    server
+                        .logger
+                        .info("waitress", format_args!("Socket error: {e}"));
+                }
+                return Next::Close;
+            }
+        }
+        if state.output.len() <= server.high_watermark {
+            shared.drained.notify_all();
+        }
+        self.want_write = !state.output.is_empty();
+        self.after_change(&mut state, server)
+    }
+
+    /// A worker changed the shared state: recompute what to poll for.
+    pub fn refresh(&mut self, server: &ServerShared) -> Next {
+        let shared = Arc::clone(&self.shared);
+        let mut state = lock(&shared.state);
+        state.notified = false;
+        if state.closed {
+            return Next::Close;
+        }
+        if state.continue_owed && !state.in_service && state.requests.is_empty() {
+            self.send_continue(&mut state);
+        }
+        self.want_write = !state.output.is_empty();
+        self.after_change(&mut state, server)
+    }
+
+    fn after_change(&mut self, state: &mut State, server: &ServerShared) -> Next {
+        if state.output.is_empty() && state.close_when_flushed && !state.in_service {
+            return Next::Close;
+        }
+        if self.read_closed || state.close_when_flushed {
+            self.want_read = false;
+        } else if state.read_paused && self.can_read(state, server.lookahead) {
+            state.read_paused = false;
+            self.want_read = true;
+        } else if !state.read_paused && self.blocked_task.is_none() {
+            self.want_read = true;
+        }
+        Next::Continue
+    }
+
+    /// The idle sweep: a connection idle for longer than the timeout, with
+    /// no request in service, is closed; one that stalled in the middle of a
+    /// request is told so with `408 Request Timeout` first.
+    pub fn check_idle(&mut self, now: Instant, timeout: Duration, context: &TaskContext) -> Next {
+        let mut state = lock(&self.shared.state);
+        if state.in_service || !state.requests.is_empty() || !state.output.is_empty() {
+            return Next::Continue;
+        }
+        if now.saturating_duration_since(state.last_activity) < timeout {
+            return Next::Continue;
+        }
+        let Some(parser) = self.parser.take() else {
+            return Next::Close;
+        };
+        let mut response = Vec::new();
+        ErrorTask::new(
+            HttpError::new(408, "The client did not send a complete request in time"),
+            parser.response_version(),
+        )
+        .service(&mut response, context);
+        if state.output.push_bytes(&response, usize::MAX).is_err() {
+            return Next::Close;
+        }
+        self.read_closed = true;
+        self.want_read = false;
+        self.want_write = true;
+        state.close_when_flushed = true;
+        Next::Continue
+    }
+
+    /// Whether the channel has nothing received, queued, in service or pending:
+    /// safe to close at shutdown.
+    pub fn is_idle(&self) -> bool {
+        let state = lock(&self.shared.state);
+        self.parser.is_none()
+            && !state.in_service
+            && state.requests.is_empty()
+            && state.output.is_empty()
+    }
+
+    /// At shutdown: take no new requests; close once what was received is answered.
+    pub fn close_when_done(&mut self) {
+        self.read_closed = true;
+        self.want_read = false;
+        lock(&self.shared.state).close_when_flushed = true;
+    }
+
+    /// Closes the connection (the I/O thread only). A worker still holding
+    /// the shared half sees `closed` and stops; the descriptor itself is
+    /// released when the last holder lets go, so it cannot be reused while
+    /// anyone might still use it.
+    pub fn close(self) {
+        let mut state = lock(&self.shared.state);
+        state.closed = true;
+        state.requests.clear();
+        state.output.clear();
+        self.shared.drained.notify_all();
+        drop(state);
+        self.shared.disconnected.mark_disconnected();
+        self.shared.stream.shutdown();
+    }
+}
+
+fn is_disconnect(error: &io::Error) -> bool {
+    matches!(
+        error.kind(),
+        io::ErrorKind::BrokenPipe
+            | io::ErrorKind::ConnectionReset
+            | io::ErrorKind::ConnectionAborted
+            | io::ErrorKind::NotConnected
+    )
+}
+
+/// Queues the channel on the I/O thread's wake-up list, once.
+fn wake(shared: &Shared, state: &mut State, server: &ServerShared) {
+    if !state.notified {
+        state.notified = true;
+        server.waker.wake(shared.token);
+    }
+}
+
+// ANCHOR: channel_task
+/// The dispatcher's unit of work: answer a channel's queued requests, in
+/// order, on one worker.
+struct ChannelTask {
+    shared: Arc<Shared>,
+    server: Arc<ServerShared>,
+}
+
+impl Task for ChannelTask {
+    fn service(self: Box<Self>) {
+        let ChannelTask { shared, server } = *self;
+        loop {
+            let next = {
+                let mut state = lock(&shared.state);
+                match state.requests.pop_front() {
+                    Some(request) if !state.closed => request,
+                    _ => {
+                        state.in_service = false;
+                        let needs_io_thread = state.read_paused
+                            || !state.output.is_empty()
+                            || state.close_when_flushed
+                            || state.closed
+                            || state.continue_owed;
+                        if needs_io_thread {
+                            wake(&shared, &mut state, &server);
+                        }
+                        return;
+                    }
+                }
+            };
+            let mut output = ChannelOutput {
+                shared: &shared,
+                server: &server,
+            };
+            let outcome = match next {
+                Queued::Request(request) => {
+                    let task_request = task_request(request, &shared.info, &server);
+                    WsgiTask::new(&*server.app, task_request, &server.task_context)
+                        .service(&mut output)
+                }
+                Queued::Error(error, version) => {
+                    ErrorTask::new(error, version).service(&mut output, &server.task_context)
+                }
+            };
+            if outcome.close {
+                let mut state = lock(&shared.state);
+                state.close_when_flushed = true;
+                state.requests.clear();
+                state.in_service = false;
+                wake(&shared, &mut state, &server);
+                return;
+            }
+        }
+    }
+
+    fn cancel(self: Box<Self>) {
+        // The server is shutting down and this channel's requests will not
+        // be served: drop them and let the I/O thread close it.
+        let mut state = lock(&self.shared.state);
+        state.requests.clear();
+        state.in_service = false;
+        state.close_when_flushed = true;
+        wake(&self.shared, &mut state, &self.server);
+    }
+}
+// ANCHOR_END: channel_task
+
+fn task_request(request: Request, info: &ConnectionInfo, server: &ServerShared) -> TaskRequest {
+    TaskRequest {
+        info: RequestInfo {
+            method: request.method,
+            target: request.target,
+            protocol: request.version.as_str().to_string(),
+            headers: request.headers,
+            body: request.body,
+            remote_addr: info.remote_addr.clone(),
+            remote_port: info.remote_port.clone(),
+            server_name: server.server_name.clone(),
+            server_port: info.server_port.clone(),
+            url_scheme: server.url_scheme.clone(),
+            url_prefix: server.url_prefix.clone(),
+            ident: server.ident.clone(),
+        },
+        version: request.version,
+        close_after: request.close_after,
+    }
+}
+
+// ANCHOR: channel_output
+/// A worker's view of the channel's output: send directly when nothing is
+/// pending, buffer the rest, wait at the high watermark.
+struct ChannelOutput<'a> {
+    shared: &'a Shared,
+    server: &'a ServerShared,
+}
+
+impl ChannelOutput<'_> {
+    /// Waits until the output is below the high watermark. Errors if the
+    /// channel closed meanwhile.
+    fn wait_for_room(&self) -> io::Result<MutexGuard<'_, State>> {
+        let mut state = lock(&self.shared.state);
+        loop {
+            if state.closed {
+                return Err(io::ErrorKind::BrokenPipe.into());
+            }
+            if state.output.len() <= self.server.high_watermark {
+                return Ok(state);
+            }
+            wake(self.shared, &mut state, self.server);
+            state = self
+                .shared
+                .drained
+                .wait(state)
+                .unwrap_or_else(PoisonError::into_inner);
+        }
+    }
+}
+
+impl ResponseOutput for ChannelOutput<'_> {
+    fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
+        let mut state = self.wait_for_room()?;
+        if state.output.is_empty() {
+            // Nothing is queued ahead: try the socket directly (it is
+            // nonblocking), which saves the I/O thread a wake-up.
+            while !data.is_empty() {
+                match self.shared.stream.write(data) {
+                    Ok(0) => break,
+                    Ok(sent) => data = &data[sent..],
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        // Broken: mark it, and let the I/O thread close it.
+                        state.closed = true;
+                        wake(self.shared, &mut state, self.server);
+                        return Err(e);
+                    }
+                }
+            }
+            state.last_activity = Instant::now();
+        }
+        if !data.is_empty() {
+            state.output.push_bytes(data, self.server.outbuf_overflow)?;
+            wake(self.shared, &mut state, self.server);
+        }
+        Ok(())
+    }
+
+    fn write_file(&mut self, file: Box<dyn Read + Send>, len: u64) -> io::Result<u64> {
+        let mut state = self.wait_for_room()?;
+        state.output.push_file(file, len);
+        wake(self.shared, &mut state, self.server);
+        Ok(len)
+    }
+
+    fn client_disconnected(&self) -> ClientDisconnected {
+        self.shared.disconnected.clone()
+    }
+}
+// ANCHOR_END: channel_output
+
+// ANCHOR: output
+/// The bytes and files a channel still has to send, in order.
+#[derive(Default)]
+pub(crate) struct Output {
+    segments: VecDeque<Segment>,
+    len: u64,
+}
+
+enum Segment {
+    /// Bytes, in memory up to `outbuf_overflow`, then in a temporary file.
+    Bytes(OverflowableBuffer),
+    /// A file body, streamed a block at a time.
+    File {
+        reader: Box<dyn Read + Send>,
+        remaining: u64,
+        /// A block read from the file that the socket has not fully taken.
+        block: Vec<u8>,
+        sent_of_block: usize,
+    },
+}
+// ANCHOR_END: output
+
+/// What one flush did.
+pub(crate) struct Flush {
+    pub wrote: usize,
+    pub file_ended_early: bool,
+}
+
+impl Output {
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    fn push_bytes(&mut self, data: &[u8], overflow: usize) -> io::Result<()> {
+        if !matches!(self.segments.back(), Some(Segment::Bytes(_))) {
+            self.segments
+                .push_back(Segment::Bytes(OverflowableBuffer::new(overflow)));
+        }
+        if let Some(Segment::Bytes(buffer)) = self.segments.back_mut() {
+            buffer.append(data)?;
+        }
+        self.len += data.len() as u64;
+        Ok(())
+    }
+
+    fn push_file(&mut self, reader: Box<dyn Read + Send>, len: u64) {
+        if len == 0 {
+            return;
+        }
+        self.segments.push_back(Segment::File {
+            reader,
+            remaining: len,
+            block: Vec::new(),
+            sent_of_block: 0,
+        });
+        self.len += len;
+    }
+
+    pub fn clear(&mut self) {
+        self.segments.clear();
+        self.len = 0;
+    }
+
+    /// Writes as much as the socket takes. `scratch` is the I/O thread's
+    /// reusable buffer for bytes spooled to a file.
+    fn flush_to(&mut self, stream: &Stream, scratch: &mut [u8]) -> io::Result<Flush> {
+        let mut flush = Flush {
+            wrote: 0,
+            file_ended_early: false,
+        };
+        while let Some(segment) = self.segments.front_mut() {
+            match segment {
+                Segment::Bytes(buffer) => {
+                    if buffer.is_empty() {
+                        self.segments.pop_front();
+                        continue;
+                    }
+                    let available = buffer.peek_into(scratch)?;
+                    match write_some(stream, &scratch[..available])? {
+                        Some(sent) => {
+                            buffer.skip(sent as u64)?;
+                            self.len -= sent as u64;
+                            flush.wrote += sent;
+                        }
+                        None => return Ok(flush),
+                    }
+                }
+                Segment::File {
+                    reader,
+                    remaining,
+                    block,
+                    sent_of_block,
+                } => {
+                    if *sent_of_block == block.len() {
+                        if *remaining == 0 {
+                            self.segments.pop_front();
+                            continue;
+                        }
+                        let want = scratch
+                            .len()
+                            .min(usize::try_from(*remaining).unwrap_or(usize::MAX));
+                        block.resize(want, 0);
+                        let read = loop {
+                            match reader.read(&mut block[..]) {
+                                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                                other => break other?,
+                            }
+                        };
+                        if read == 0 {
+                            flush.file_ended_early = true;
+                            return Ok(flush);
+                        }
+                        block.truncate(read);
+                        *sent_of_block = 0;
+                        *remaining -= read as u64;
+                    }
+                    match write_some(stream, &block[*sent_of_block..])? {
+                        Some(sent) => {
+                            *sent_of_block += sent;
+                            self.len -= sent as u64;
+                            flush.wrote += sent;
+                        }
+                        None => return Ok(flush),
+                    }
+                }
+            }
+        }
+        Ok(flush)
+    }
+}
+
+/// One nonblocking write: `Some(bytes written)`, or `None` when the socket
+/// is full.
+fn write_some(stream: &Stream, data: &[u8]) -> io::Result<Option<usize>> {
+    loop {
+        match stream.write(data) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(sent) => return Ok(Some(sent)),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => return Ok(None),
+            Err(e) => return Err(e),
+        }
+    }
+}

@@ -1,4 +1,737 @@
-//! Listeners, the poll loop and `create_server`/`serve`.
+//! Listeners, the poll loop, and `create_server` / `serve`.
 //!
-//! Not written yet: this crate cannot serve HTTP until it is.
+//! One I/O thread runs [`Server::run`]: a `poll(2)` loop over the listening
+//! sockets, the trigger (the wake-up socket other threads write to) and every
+//! connection's channel. It accepts connections, reads and parses requests,
+//! writes what workers could not send directly, enforces the connection limit
+//! and the idle timeout, and is the only thread that closes sockets. It never
+//! blocks (every socket is nonblocking) and never runs application code.
+//!
+//! ```no_run
+//! use waitress::adjustments::Adjustments;
+//! use waitress::server::create_server;
+//! use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+//!
+//! fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+//!     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
+//!     Ok(Body::from("Hello, world!"))
+//! }
+//!
+//! let adjustments = Adjustments::builder().listen("127.0.0.1:0").build().unwrap();
+//! let server = create_server(hello, adjustments).unwrap();
+//! println!("listening on {}", server.addresses()[0]);
+//! let handle = server.handle();
+//! std::thread::spawn(move || server.run());
+//! // … later, from any thread:
+//! handle.shutdown();
+//! ```
 #![forbid(unsafe_code)]
+
+use std::fmt;
+use std::io;
+use std::net::SocketAddr;
+use std::os::fd::AsRawFd;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::UnixListener;
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::{Duration, Instant};
+
+use crate::adjustments::{Adjustments, PreboundSocket};
+use crate::channel::{Channel, ConnectionInfo, Next, ServerShared, Stream, Token, Wake};
+use crate::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+use crate::logging::Logger;
+use crate::parser::Limits;
+use crate::sys::{self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd};
+use crate::task::TaskContext;
+use crate::trigger::Trigger;
+use crate::wsgi::Application;
+
+/// How long a shutdown waits for requests in flight before it gives up.
+pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// Where a server listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// A TCP address (with the real port when 0 was asked for).
+    Tcp(SocketAddr),
+    /// A Unix domain socket's path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for ListenAddress {
+    /// `http://127.0.0.1:8080`, `http://[::1]:8080` or `http://unix:/path`,
+    /// as Waitress prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddress::Tcp(address) => write!(f, "http://{address}"),
+            ListenAddress::Unix(path) => write!(f, "http://unix:{}", path.display()),
+        }
+    }
+}
+
+// ANCHOR: io_waker
+/// How workers and the shutdown handle wake the I/O thread: a list of
+/// channels whose state changed, and the trigger.
+struct IoWaker {
+    trigger: Trigger,
+    changed: Mutex<Vec<Token>>,
+    shutdown: AtomicBool,
+}
+
+impl Wake for IoWaker {
+    fn wake(&self, token: Token) {
+        let mut changed = self.changed.lock().unwrap_or_else(PoisonError::into_inner);
+        let first = changed.is_empty();
+        changed.push(token);
+        drop(changed);
+        if first {
+            // Later wakers find the list non-empty: one pull serves them all.
+            self.trigger.pull();
+        }
+    }
+}
+// ANCHOR_END: io_waker
+
+/// Stops a running server from any thread: it stops accepting, answers the
+/// requests already received, closes idle connections and returns from
+/// [`Server::run`].
+#[derive(Clone)]
+pub struct ServerHandle {
+    waker: Arc<IoWaker>,
+}
+
+impl fmt::Debug for ServerHandle {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ServerHandle").finish_non_exhaustive()
+    }
+}
+
+impl ServerHandle {
+    /// Asks the server to shut down gracefully. Returns at once.
+    pub fn shutdown(&self) {
+        self.waker.shutdown.store(true, Ordering::SeqCst);
+        self.waker.trigger.pull();
+    }
+}
+
+/// Builds a [`Server`] with a custom dispatcher or logger.
+///
+/// ```no_run
+/// use std::sync::Arc;
+/// use waitress::adjustments::Adjustments;
+/// use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+/// use waitress::server::ServerBuilder;
+/// # fn app(_: &mut waitress::wsgi::Environ, s: &mut dyn waitress::wsgi::StartResponse) -> waitress::wsgi::AppResult { s.start_response("204 No Content", vec![], None)?; Ok(waitress::wsgi::Body::empty()) }
+///
+/// let dispatcher = Arc::new(ThreadedTaskDispatcher::new());
+/// dispatcher.set_thread_count(8);
+/// let server = ServerBuilder::new(app, Adjustments::default())
+///     .dispatcher(dispatcher)
+///     .build()
+///     .unwrap();
+/// ```
+pub struct ServerBuilder {
+    app: Arc<dyn Application>,
+    adjustments: Adjustments,
+    dispatcher: Option<Arc<dyn Dispatcher>>,
+    logger: Option<Logger>,
+}
+
+impl ServerBuilder {
+    /// A builder for serving `app` with `adjustments`.
+    pub fn new<A: Application>(app: A, adjustments: Adjustments) -> ServerBuilder {
+        ServerBuilder {
+            app: Arc::new(app),
+            adjustments,
+            dispatcher: None,
+            logger: None,
+        }
+    }
+
+    /// Runs tasks on this dispatcher instead of a `ThreadedTaskDispatcher`
+    /// with `threads` workers (Waitress's `_dispatcher=`). Its thread count
+    /// is left as it is, and it is shut down when the server stops.
+    pub fn dispatcher(mut self, dispatcher: Arc<dyn Dispatcher>) -> ServerBuilder {
+        self.dispatcher = Some(dispatcher);
+        self
+    }
+
+    /// Logs here instead of standard error.
+    pub fn logger(mut self, logger: Logger) -> ServerBuilder {
+        self.logger = Some(logger);
+        self
+    }
+
+    /// Binds the listening sockets and starts the worker threads.
+    pub fn build(self) -> io::Result<Server> {
+        let ServerBuilder {
+            app,
+            mut adjustments,
+            dispatcher,
+            logger,
+        } = self;
+        let logger = logger.unwrap_or_default();
+        for warning in &adjustments.warnings {
+            logger.warn("waitress", format_args!("{warning}"));
+        }
+        let listeners = bind_listeners(&mut adjustments, &logger)?;
+        let dispatcher: Arc<dyn Dispatcher> = match dispatcher {
+            Some(dispatcher) => dispatcher,
+            None => {
+                let pool = ThreadedTaskDispatcher::builder()
+                    .logger(logger.clone())
+                    .build();
+                pool.set_thread_count(adjustments.threads);
+                Arc::new(pool)
+            }
+        };
+        let waker = Arc::new(IoWaker {
+            trigger: Trigger::new()?,
+            changed: Mutex::new(Vec::new()),
+            shutdown: AtomicBool::new(false),
+        });
+        let shared = Arc::new(ServerShared {
+            app,
+            task_context: TaskContext::new(&adjustments, logger.clone()),
+            logger: logger.clone(),
+            server_name: adjustments.server_name.clone(),
+            url_scheme: adjustments.url_scheme.clone(),
+            url_prefix: adjustments.url_prefix.clone(),
+            ident: adjustments.ident.clone(),
+            limits: Limits {
+                max_header_size: adjustments.max_request_header_size,
+                max_body_size: adjustments.max_request_body_size,
+                inbuf_overflow: adjustments.inbuf_overflow,
+            },
+            lookahead: adjustments.channel_request_lookahead,
+            outbuf_overflow: adjustments.outbuf_overflow,
+            high_watermark: adjustments.outbuf_high_watermark as u64,
+            log_socket_errors: adjustments.log_socket_errors,
+            waker: Arc::clone(&waker) as Arc<dyn Wake>,
+            dispatcher: Arc::clone(&dispatcher),
+        });
+        Ok(Server {
+            listeners,
+            shared,
+            waker,
+            dispatcher,
+            logger,
+            adjustments,
+        })
+    }
+}
+
+/// A server bound to its addresses, ready to [`run`](Server::run).
+pub struct Server {
+    listeners: Vec<(Listener, ListenAddress)>,
+    shared: Arc<ServerShared>,
+    waker: Arc<IoWaker>,
+    dispatcher: Arc<dyn Dispatcher>,
+    logger: Logger,
+    adjustments: Adjustments,
+}
+
+impl fmt::Debug for Server {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Server")
+            .field("addresses", &self.addresses())
+            .finish_non_exhaustive()
+    }
+}
+
+/// Binds `app` to the addresses in `adjustments` and starts its workers;
+/// [`Server::run`] then serves.
+pub fn create_server<A: Application>(app: A, adjustments: Adjustments) -> io::Result<Server> {
+    ServerBuilder::new(app, adjustments).build()
+}
+
+/// Serves `app` until Ctrl-C or SIGTERM: prints `Serving on http://HOST:PORT`
+/// for each address, as Waitress does, and shuts down gracefully.
+pub fn serve<A: Application>(app: A, adjustments: Adjustments) -> io::Result<()> {
+    let server = create_server(app, adjustments)?;
+    for address in server.addresses() {
+        println!("Serving on {address}");
+    }
+    server.install_signal_handlers()?;
+    server.run()
+}
+
+impl Server {
+    /// The addresses the server listens on, with real ports.
+    pub fn addresses(&self) -> Vec<ListenAddress> {
+        self.listeners
+            .iter()
+            .map(|(_, address)| address.clone())
+            .collect()
+    }
+
+    /// A handle that shuts the server down from another thread.
+    pub fn handle(&self) -> ServerHandle {
+        ServerHandle {
+            waker: Arc::clone(&self.waker),
+        }
+    }
+
+    /// Makes Ctrl-C (SIGINT) and SIGTERM shut this server down gracefully.
+    /// Signal handlers belong to the process: install them for one server.
+    pub fn install_signal_handlers(&self) -> io::Result<()> {
+        sys::install_shutdown_signals(self.waker.trigger.write_fd())
+    }
+
+    // ANCHOR: run
+    /// Runs the poll loop until the server is shut down, then waits (up to
+    /// [`SHUTDOWN_TIMEOUT`]) for requests in flight and stops the workers.
+    pub fn run(self) -> io::Result<()> {
+        let mut io_loop = IoLoop::new(self);
+        let result = io_loop.run();
+        io_loop.finish();
+        result
+    }
+    // ANCHOR_END: run
+}
+
+/// What one `pollfd` entry stands for.
+#[derive(Clone, Copy)]
+enum Source {
+    Trigger,
+    Listener(usize),
+    Channel(usize),
+}
+
+struct IoLoop {
+    server: Server,
+    slots: Vec<Option<Channel>>,
+    free_slots: Vec<usize>,
+    generation: u64,
+    open: usize,
+    poll_fds: Vec<PollFd>,
+    sources: Vec<Source>,
+    read_buffer: Vec<u8>,
+    scratch: Vec<u8>,
+    accepting: bool,
+    at_limit: bool,
+    shutdown_deadline: Option<Instant>,
+    next_sweep: Instant,
+}
+
+impl IoLoop {
+    fn new(server: Server) -> IoLoop {
+        let read_buffer = vec![0; server.adjustments.recv_bytes];
+        let next_sweep = Instant::now() + Duration::from_secs(server.adjustments.cleanup_interval);
+        IoLoop {
+            server,
+            slots: Vec::new(),
+            free_slots: Vec::new(),
+            generation: 0,
+            open: 0,
+            poll_fds: Vec::new(),
+            sources: Vec::new(),
+            read_buffer,
+            scratch: vec![0; 64 * 1024],
+            accepting: true,
+            at_limit: false,
+            shutdown_deadline: None,
+            next_sweep,
+        }
+    }
+
+    // ANCHOR: loop
+    fn run(&mut self) -> io::Result<()> {
+        loop {
+            if self.shutdown_deadline.is_none() && self.shutdown_requested() {
+                self.begin_shutdown();
+            }
+            if let Some(deadline) = self.shutdown_deadline {
+                if self.open == 0 || Instant::now() >= deadline {
+                    return Ok(());
+                }
+            }
+            self.retry_blocked_tasks();
+            self.build_poll_set();
+            let timeout = self.poll_timeout();
+            // Sleeps only if no worker pulled the trigger since the last turn.
+            self.server
+                .waker
+                .trigger
+                .poll(&mut self.poll_fds, timeout)?;
+            for index in 0..self.poll_fds.len() {
+                let revents = self.poll_fds[index].revents();
+                if revents.is_empty() {
+                    continue;
+                }
+                match self.sources[index] {
+                    Source::Trigger => {
+                        self.server.waker.trigger.drain();
+                    }
+                    Source::Listener(listener) => self.accept(listener),
+                    Source::Channel(slot) => self.handle_channel(slot, revents),
+                }
+            }
+            self.handle_changed_channels();
+            let now = Instant::now();
+            if now >= self.next_sweep {
+                self.sweep(now);
+            }
+        }
+    }
+    // ANCHOR_END: loop
+
+    fn shutdown_requested(&self) -> bool {
+        if sys::take_pending_signal().is_some() {
+            self.server.waker.shutdown.store(true, Ordering::SeqCst);
+        }
+        self.server.waker.shutdown.load(Ordering::SeqCst)
+    }
+
+    /// Stops accepting, closes idle connections, and lets the others finish
+    /// what they have received.
+    fn begin_shutdown(&mut self) {
+        self.server.logger.info(
+            "waitress",
+            format_args!("Shutting down: finishing requests in flight"),
+        );
+        self.shutdown_deadline = Some(Instant::now() + SHUTDOWN_TIMEOUT);
+        self.accepting = false;
+        for slot in 0..self.slots.len() {
+            let Some(channel) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            if channel.is_idle() {
+                self.close(slot);
+            } else {
+                channel.close_when_done();
+            }
+        }
+        self.remove_listeners();
+    }
+
+    fn remove_listeners(&mut self) {
+        for (listener, address) in self.server.listeners.drain(..) {
+            drop(listener);
+            if let ListenAddress::Unix(path) = address {
+                let _ = std::fs::remove_file(path);
+            }
+        }
+    }
+
+    fn retry_blocked_tasks(&mut self) {
+        for slot in self.slots.iter_mut().flatten() {
+            if let Some(task) = slot.blocked_task.take() {
+                slot.offer(task, &self.server.shared);
+            }
+        }
+    }
+
+    fn build_poll_set(&mut self) {
+        self.poll_fds.clear();
+        self.sources.clear();
+        self.poll_fds
+            .push(PollFd::new(self.server.waker.trigger.fd(), POLLIN));
+        self.sources.push(Source::Trigger);
+        let limit = self.server.adjustments.connection_limit;
+        if self.accepting {
+            if self.open >= limit && !self.at_limit {
+                self.at_limit = true;
+                self.server.logger.warn(
+                    "waitress",
+                    format_args!(
+                        "total open connections reached the connection limit, no longer accepting new connections"
+                    ),
+                );
+            } else if self.open < limit && self.at_limit {
+                self.at_limit = false;
+                self.server.logger.info(
+                    "waitress",
+                    format_args!(
+                        "total open connections dropped below the connection limit, listening again"
+                    ),
+                );
+            }
+            if !self.at_limit {
+                for (index, (listener, _)) in self.server.listeners.iter().enumerate() {
+                    self.poll_fds
+                        .push(PollFd::new(listener.as_raw_fd(), POLLIN));
+                    self.sources.push(Source::Listener(index));
+                }
+            }
+        }
+        for (slot, channel) in self.slots.iter().enumerate() {
+            let Some(channel) = channel else { continue };
+            let mut events = Events::EMPTY;
+            if channel.want_read {
+                events |= POLLIN;
+            }
+            if channel.want_write {
+                events |= POLLOUT;
+            }
+            // With no interest, poll still reports hang-ups and errors.
+            self.poll_fds
+                .push(PollFd::new(channel.shared.stream.as_raw_fd(), events));
+            self.sources.push(Source::Channel(slot));
+        }
+    }
+
+    /// Sleep until something happens, or until the next idle sweep is due
+    /// when there are connections to sweep: an idle server wakes for nothing.
+    fn poll_timeout(&self) -> Option<Duration> {
+        let now = Instant::now();
+        let mut timeout = None;
+        if self.open > 0 {
+            timeout = Some(self.next_sweep.saturating_duration_since(now));
+        }
+        if let Some(deadline) = self.shutdown_deadline {
+            let until = deadline.saturating_duration_since(now);
+            timeout = Some(timeout.map_or(until, |t: Duration| t.min(until)));
+        }
+        timeout
+    }
+
+    /// Channels whose state a worker changed since the last turn.
+    fn handle_changed_channels(&mut self) {
+        let changed = std::mem::take(
+            &mut *self
+                .server
+                .waker
+                .changed
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner),
+        );
+        for token in changed {
+            let Some(Some(channel)) = self.slots.get_mut(token.index) else {
+                continue;
+            };
+            if channel.shared.token != token {
+                continue; // a wake-up for a connection that is gone
+            }
+            if channel.refresh(&self.server.shared) == Next::Close {
+                self.close(token.index);
+            }
+        }
+    }
+
+    fn accept(&mut self, listener_index: usize) {
+        let limit = self.server.adjustments.connection_limit;
+        while self.open < limit {
+            let Some((listener, address)) = self.server.listeners.get(listener_index) else {
+                return;
+            };
+            let accepted = match listener {
+                Listener::Tcp(listener) => listener.accept().and_then(|(stream, peer)| {
+                    stream.set_nonblocking(true)?;
+                    stream.set_nodelay(true)?;
+                    let server_port = match address {
+                        ListenAddress::Tcp(local) => local.port().to_string(),
+                        ListenAddress::Unix(path) => path.display().to_string(),
+                    };
+                    let info = ConnectionInfo {
+                        remote_addr: peer.ip().to_string(),
+                        remote_port: peer.port().to_string(),
+                        server_port,
+                    };
+                    Ok((Stream::Tcp(stream), info))
+                }),
+                Listener::Unix(listener) => listener.accept().and_then(|(stream, _)| {
+                    stream.set_nonblocking(true)?;
+                    let server_port = match address {
+                        ListenAddress::Unix(path) => path.display().to_string(),
+                        ListenAddress::Tcp(local) => local.port().to_string(),
+                    };
+                    let info = ConnectionInfo {
+                        remote_addr: "localhost".to_string(),
+                        remote_port: String::new(),
+                        server_port,
+                    };
+                    Ok((Stream::Unix(stream), info))
+                }),
+            };
+            match accepted {
+                Ok((stream, info)) => self.add_channel(stream, info),
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                Err(e) => {
+                    // EMFILE and friends: log and try again on the next
+                    // readable event rather than spinning.
+                    self.server.logger.warn(
+                        "waitress",
+                        format_args!("server accept() threw an exception: {e}"),
+                    );
+                    return;
+                }
+            }
+        }
+    }
+
+    fn add_channel(&mut self, stream: Stream, info: ConnectionInfo) {
+        self.generation += 1;
+        let index = self.free_slots.pop().unwrap_or_else(|| {
+            self.slots.push(None);
+            self.slots.len() - 1
+        });
+        let token = Token {
+            index,
+            generation: self.generation,
+        };
+        self.slots[index] = Some(Channel::new(token, stream, info));
+        self.open += 1;
+    }
+
+    fn handle_channel(&mut self, slot: usize, revents: Events) {
+        let shared = Arc::clone(&self.server.shared);
+        let Some(channel) = self.slots[slot].as_mut() else {
+            return;
+        };
+        let mut next = Next::Continue;
+        if revents.intersects(POLLERR | POLLNVAL) {
+            next = Next::Close;
+        }
+        if next == Next::Continue && revents.intersects(POLLOUT) {
+            next = channel.handle_write(&mut self.scratch, &shared);
+        }
+        if next == Next::Continue && revents.intersects(POLLIN) && channel.want_read {
+            next = channel.handle_read(&mut self.read_buffer, &shared);
+        }
+        if next == Next::Continue && revents.intersects(POLLHUP) && !revents.intersects(POLLIN) {
+            // Hung up in both directions: nothing can be sent any more.
+            next = Next::Close;
+        }
+        if next == Next::Close {
+            self.close(slot);
+        }
+    }
+
+    fn close(&mut self, slot: usize) {
+        if let Some(channel) = self.slots[slot].take() {
+            channel.close();
+            self.free_slots.push(slot);
+            self.open -= 1;
+        }
+    }
+
+    fn sweep(&mut self, now: Instant) {
+        let interval = Duration::from_secs(self.server.adjustments.cleanup_interval);
+        self.next_sweep = now + interval;
+        let timeout = Duration::from_secs(self.server.adjustments.channel_timeout);
+        for slot in 0..self.slots.len() {
+            let Some(channel) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            if channel.check_idle(now, timeout, &self.server.shared.task_context) == Next::Close {
+                self.close(slot);
+            }
+        }
+    }
+
+    /// After the loop: close what is left and stop the workers.
+    fn finish(&mut self) {
+        for slot in 0..self.slots.len() {
+            self.close(slot);
+        }
+        self.remove_listeners();
+        let still_running = self
+            .server
+            .dispatcher
+            .shutdown(true, Duration::from_secs(5));
+        if still_running > 0 {
+            self.server.logger.warn(
+                "waitress",
+                format_args!("{still_running} thread(s) still running"),
+            );
+        }
+    }
+}
+
+// ANCHOR: bind_listeners
+/// Binds (or adopts) every listening socket the adjustments ask for.
+fn bind_listeners(
+    adjustments: &mut Adjustments,
+    logger: &Logger,
+) -> io::Result<Vec<(Listener, ListenAddress)>> {
+    let backlog = adjustments.backlog;
+    let mut listeners = Vec::new();
+    let inherited = sys::listen_fds_from_env()?;
+    if !inherited.is_empty() {
+        logger.info(
+            "waitress",
+            format_args!(
+                "Using {} socket(s) from systemd socket activation",
+                inherited.len()
+            ),
+        );
+        adjustments
+            .sockets
+            .extend(inherited.into_iter().map(PreboundSocket::Fd));
+    }
+    for socket in std::mem::take(&mut adjustments.sockets) {
+        let listener = match socket {
+            PreboundSocket::Tcp(listener) => Listener::Tcp(listener),
+            PreboundSocket::Unix(listener) => Listener::Unix(listener),
+            PreboundSocket::Fd(fd) => sys::adopt_listener(fd)?,
+        };
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        if let Some(path) = adjustments.unix_socket.clone() {
+            listeners.push(Listener::Unix(bind_unix(
+                &path,
+                adjustments.unix_socket_perms,
+                backlog,
+            )?));
+        } else {
+            for address in &adjustments.listen {
+                let listener = sys::bind_tcp_listener(*address, backlog, address.is_ipv6())
+                    .map_err(|e| {
+                        io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))
+                    })?;
+                listeners.push(Listener::Tcp(listener));
+            }
+        }
+    }
+    let mut bound = Vec::new();
+    for listener in listeners {
+        let address = match &listener {
+            Listener::Tcp(listener) => {
+                listener.set_nonblocking(true)?;
+                ListenAddress::Tcp(listener.local_addr()?)
+            }
+            Listener::Unix(listener) => {
+                listener.set_nonblocking(true)?;
+                let path = listener
+                    .local_addr()?
+                    .as_pathname()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                ListenAddress::Unix(path)
+            }
+        };
+        bound.push((listener, address));
+    }
+    if bound.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "nothing to listen on",
+        ));
+    }
+    Ok(bound)
+}
+// ANCHOR_END: bind_listeners
+
+/// Binds a Unix domain socket, replacing a stale socket file but never any
+/// other kind of file.
+fn bind_unix(path: &Path, perms: u32, backlog: u32) -> io::Result<UnixListener> {
+    if let Ok(metadata) = std::fs::symlink_metadata(path) {
+        if metadata.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("unix_socket {} exists and is not a socket", path.display()),
+            ));
+        }
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(perms))?;
+    sys::set_listen_backlog(&listener, backlog)?;
+    Ok(listener)
+}

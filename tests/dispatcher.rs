@@ -291,8 +291,7 @@ fn try_add_task_gives_the_task_back_when_the_queue_is_full() {
     assert!(pool.try_add_task(recorder(2, &events)).is_ok());
     let refused = pool
         .try_add_task(recorder(3, &events))
-        .err()
-        .expect("queue is full");
+        .expect_err("queue is full");
     assert_eq!(pool.stats().queued, 2);
     // The caller still owns the refused task and can run it (or keep it).
     refused.service();

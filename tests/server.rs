@@ -1,0 +1,626 @@
+//! The server over real sockets on 127.0.0.1: keep-alive, pipelining,
+//! slow and broken clients, limits, timeouts, shutdown. Every test is bounded
+//! by socket timeouts and stops its server.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Barrier};
+use std::thread::{self, JoinHandle};
+use std::time::{Duration, Instant};
+
+use waitress::adjustments::{Adjustments, AdjustmentsBuilder};
+use waitress::logging::{Level, Logger, MemoryLog};
+use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
+use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
+
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+struct TestServer {
+    address: SocketAddr,
+    addresses: Vec<ListenAddress>,
+    handle: ServerHandle,
+    thread: Option<JoinHandle<std::io::Result<()>>>,
+    log: MemoryLog,
+}
+
+impl TestServer {
+    fn start<A: Application>(
+        app: A,
+        configure: impl FnOnce(AdjustmentsBuilder) -> AdjustmentsBuilder,
+    ) -> TestServer {
+        let adjustments = configure(Adjustments::builder().listen("127.0.0.1:0").threads(4))
+            .build()
+            .unwrap();
+        let (logger, log) = Logger::memory(Level::Debug);
+        let server = ServerBuilder::new(app, adjustments)
+            .logger(logger)
+            .build()
+            .unwrap();
+        let addresses = server.addresses();
+        let address = match &addresses[0] {
+            ListenAddress::Tcp(address) => *address,
+            ListenAddress::Unix(_) => "127.0.0.1:1".parse().unwrap(),
+        };
+        let handle = server.handle();
+        let thread = Some(thread::spawn(move || server.run()));
+        TestServer {
+            address,
+            addresses,
+            handle,
+            thread,
+            log,
+        }
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.address).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        stream
+    }
+
+    /// Shuts down and waits for `run` to return.
+    fn stop(mut self) -> MemoryLog {
+        self.handle.shutdown();
+        let thread = self.thread.take().unwrap();
+        let deadline = Instant::now() + TIMEOUT;
+        while !thread.is_finished() {
+            assert!(Instant::now() < deadline, "the server did not stop");
+            thread::sleep(Duration::from_millis(5));
+        }
+        thread.join().unwrap().unwrap();
+        self.log.clone()
+    }
+}
+
+impl Drop for TestServer {
+    fn drop(&mut self) {
+        self.handle.shutdown();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+/// A response read from a socket: status, headers, body.
+#[derive(Debug)]
+struct Response {
+    status: u16,
+    headers: Vec<(String, String)>,
+    body: Vec<u8>,
+}
+
+impl Response {
+    fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(n, _)| n.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+/// Reads one response (Content-Length, chunked, or until EOF).
+fn read_response(reader: &mut impl BufRead) -> Response {
+    let mut line = String::new();
+    reader.read_line(&mut line).unwrap();
+    assert!(line.starts_with("HTTP/1."), "status line: {line:?}");
+    let status: u16 = line[9..12].parse().unwrap();
+    let mut headers = Vec::new();
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        let line = line.trim_end_matches("\r\n");
+        if line.is_empty() {
+            break;
+        }
+        let (name, value) = line.split_once(':').unwrap();
+        headers.push((name.to_string(), value.trim().to_string()));
+    }
+    let mut response = Response {
+        status,
+        headers,
+        body: Vec::new(),
+    };
+    if status == 100 || status == 204 || status == 304 {
+        return response;
+    }
+    if response.header("Transfer-Encoding") == Some("chunked") {
+        loop {
+            let mut size = String::new();
+            reader.read_line(&mut size).unwrap();
+            let size = usize::from_str_radix(size.trim_end(), 16).unwrap();
+            let mut chunk = vec![0; size + 2];
+            reader.read_exact(&mut chunk).unwrap();
+            if size == 0 {
+                break;
+            }
+            response.body.extend_from_slice(&chunk[..size]);
+        }
+    } else if let Some(length) = response.header("Content-Length") {
+        let mut body = vec![0; length.parse().unwrap()];
+        reader.read_exact(&mut body).unwrap();
+        response.body = body;
+    } else {
+        reader.read_to_end(&mut response.body).unwrap();
+    }
+    response
+}
+
+/// Whether the server closed the connection (EOF) without sending more.
+fn closed_by_server(reader: &mut impl Read) -> bool {
+    let mut byte = [0];
+    matches!(reader.read(&mut byte), Ok(0))
+}
+
+fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
+    Ok(Body::from("Hello, world!"))
+}
+
+/// Answers with the path and the body it received.
+fn echo(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    let mut body = Vec::new();
+    environ.input().read_to_end(&mut body)?;
+    let spooled = environ.input().is_file();
+    let text = format!("{} {} {}", environ.path_info(), body.len(), spooled);
+    start_response.start_response("200 OK", vec![], None)?;
+    let mut out = text.into_bytes();
+    out.push(b'|');
+    out.extend_from_slice(&body);
+    Ok(Body::from(out))
+}
+
+#[test]
+fn keep_alive_serves_several_requests_on_one_connection() {
+    let server = TestServer::start(hello, |b| b);
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    for _ in 0..3 {
+        (&stream)
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let response = read_response(&mut reader);
+        assert_eq!(
+            (response.status, response.body.as_slice()),
+            (200, &b"Hello, world!"[..])
+        );
+        assert_eq!(response.header("Connection"), None);
+    }
+}
+
+#[test]
+fn http10_closes_after_the_response() {
+    let server = TestServer::start(hello, |b| b);
+    let mut stream = server.connect();
+    stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream);
+    let response = read_response(&mut reader);
+    assert_eq!(response.header("Connection"), Some("close"));
+    assert!(closed_by_server(&mut reader));
+}
+
+#[test]
+fn pipelined_requests_are_answered_in_order() {
+    let server = TestServer::start(echo, |b| b);
+    let mut stream = server.connect();
+    let mut wire = Vec::new();
+    for i in 0..25 {
+        wire.extend_from_slice(
+            format!("POST /p{i} HTTP/1.1\r\nHost: x\r\nContent-Length: 2\r\n\r\n{i:02}").as_bytes(),
+        );
+    }
+    wire.extend_from_slice(b"GET /last HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    stream.write_all(&wire).unwrap();
+    let mut reader = BufReader::new(stream);
+    for i in 0..25 {
+        let response = read_response(&mut reader);
+        assert_eq!(
+            String::from_utf8(response.body).unwrap(),
+            format!("/p{i} 2 false|{i:02}")
+        );
+    }
+    assert_eq!(read_response(&mut reader).body, b"/last 0 false|");
+    assert!(closed_by_server(&mut reader));
+}
+
+#[test]
+fn a_request_sent_one_byte_at_a_time_is_served() {
+    let server = TestServer::start(echo, |b| b);
+    let mut stream = server.connect();
+    stream.set_nodelay(true).unwrap();
+    for byte in b"POST /slow HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\nhello" {
+        stream.write_all(&[*byte]).unwrap();
+        thread::sleep(Duration::from_micros(200));
+    }
+    let response = read_response(&mut BufReader::new(stream));
+    assert_eq!(response.body, b"/slow 5 false|hello");
+}
+
+#[test]
+fn expect_100_continue_gets_an_interim_response_before_the_body() {
+    let server = TestServer::start(echo, |b| b);
+    let mut stream = server.connect();
+    stream
+        .write_all(
+            b"POST /up HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\nContent-Length: 2\r\n\r\n",
+        )
+        .unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let interim = read_response(&mut reader);
+    assert_eq!(interim.status, 100);
+    stream.write_all(b"hi").unwrap();
+    assert_eq!(read_response(&mut reader).body, b"/up 2 false|hi");
+}
+
+#[test]
+fn a_bodiless_request_with_expect_is_simply_answered() {
+    // Waitress never answers this one (its §1.13 Q5); we do.
+    let server = TestServer::start(echo, |b| b);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /first HTTP/1.1\r\nHost: x\r\nExpect: 100-continue\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut BufReader::new(stream));
+    assert_eq!(
+        (response.status, response.body.as_slice()),
+        (200, &b"/first 0 false|"[..])
+    );
+}
+
+#[test]
+fn a_large_upload_is_spooled_to_a_file_and_read_back() {
+    let server = TestServer::start(echo, |b| b.inbuf_overflow(64 * 1024));
+    let mut stream = server.connect();
+    let body = vec![b'u'; 1 << 20];
+    let writer = {
+        let mut stream = stream.try_clone().unwrap();
+        let body = body.clone();
+        thread::spawn(move || {
+            stream
+                .write_all(b"POST /big HTTP/1.1\r\nHost: x\r\nContent-Length: 1048576\r\n\r\n")
+                .unwrap();
+            stream.write_all(&body).unwrap();
+        })
+    };
+    let response = read_response(&mut BufReader::new(&mut stream));
+    writer.join().unwrap();
+    let (summary, echoed) = response
+        .body
+        .split_at(response.body.iter().position(|&b| b == b'|').unwrap());
+    assert_eq!(summary, b"/big 1048576 true");
+    assert_eq!(&echoed[1..], &body[..]);
+}
+
+#[test]
+fn a_slow_reader_blocks_its_application_but_not_other_clients() {
+    static PRODUCED: AtomicUsize = AtomicUsize::new(0);
+    fn stream_big(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        start_response.start_response("200 OK", vec![], None)?;
+        // 64 MiB in 64 KiB chunks, counted as they are produced.
+        Ok(Body::from_chunks((0..1024).map(|_| {
+            PRODUCED.fetch_add(1, Ordering::SeqCst);
+            vec![b'd'; 64 * 1024]
+        })))
+    }
+    fn app(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        if environ.path_info() == "/big" {
+            stream_big(environ, start_response)
+        } else {
+            hello(environ, start_response)
+        }
+    }
+    let server = TestServer::start(app, |b| {
+        b.outbuf_high_watermark(256 * 1024)
+            .outbuf_overflow(128 * 1024)
+    });
+    let mut slow = server.connect();
+    slow.write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(300));
+    // The client has read nothing: the application is held at the watermark,
+    // a few MiB in at most (watermark plus socket buffers), not 64 MiB.
+    let produced = PRODUCED.load(Ordering::SeqCst);
+    assert!(
+        produced < 200,
+        "the application ran ahead: {produced} chunks"
+    );
+    // Another client is served meanwhile.
+    let mut other = server.connect();
+    other
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(other)).status, 200);
+    // Reading everything completes the response.
+    let response = read_response(&mut BufReader::new(slow));
+    assert_eq!(response.body.len(), 64 << 20);
+}
+
+#[test]
+fn a_slowloris_client_gets_408_and_does_not_delay_others() {
+    let server = TestServer::start(hello, |b| b.channel_timeout(1).cleanup_interval(1));
+    let mut slow = server.connect();
+    slow.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Slow: ")
+        .unwrap();
+    let started = Instant::now();
+    let mut other = server.connect();
+    other
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(other)).status, 200);
+    assert!(started.elapsed() < Duration::from_millis(500));
+    let mut reader = BufReader::new(slow);
+    let response = read_response(&mut reader);
+    assert_eq!(response.status, 408);
+    assert_eq!(response.header("Connection"), Some("close"));
+    assert!(closed_by_server(&mut reader));
+    assert!(started.elapsed() >= Duration::from_secs(1));
+}
+
+#[test]
+fn an_idle_keep_alive_connection_is_closed_silently() {
+    let server = TestServer::start(hello, |b| b.channel_timeout(1).cleanup_interval(1));
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    assert_eq!(read_response(&mut reader).status, 200);
+    let idle = Instant::now();
+    assert!(closed_by_server(&mut reader), "closed without a response");
+    assert!(idle.elapsed() >= Duration::from_millis(900));
+}
+
+#[test]
+fn clients_that_disconnect_mid_request_or_mid_response_leave_the_server_serving() {
+    fn big(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        start_response.start_response("200 OK", vec![], None)?;
+        Ok(Body::from_chunks((0..256).map(|_| vec![b'x'; 64 * 1024])))
+    }
+    let server = TestServer::start(big, |b| b.outbuf_high_watermark(64 * 1024));
+    {
+        let mut stream = server.connect();
+        stream
+            .write_all(b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 100\r\n\r\npartial")
+            .unwrap();
+    }
+    {
+        let mut stream = server.connect();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let mut some = [0; 1024];
+        stream.read_exact(&mut some).unwrap();
+    }
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(
+        read_response(&mut BufReader::new(stream)).body.len(),
+        256 * 64 * 1024
+    );
+}
+
+#[test]
+fn an_application_panic_is_a_500_and_the_server_goes_on() {
+    fn sometimes_panics(
+        environ: &mut Environ,
+        start_response: &mut dyn StartResponse,
+    ) -> AppResult {
+        if environ.path_info() == "/panic" {
+            panic!("application bug");
+        }
+        hello(environ, start_response)
+    }
+    let server = TestServer::start(sometimes_panics, |b| b);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /panic HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    assert_eq!(read_response(&mut reader).status, 500);
+    assert!(closed_by_server(&mut reader));
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(stream)).status, 200);
+    assert!(
+        server
+            .stop()
+            .contents()
+            .contains("the application panicked: application bug")
+    );
+}
+
+#[test]
+fn a_bad_request_is_answered_and_nothing_after_it_is_served() {
+    let server = TestServer::start(echo, |b| b);
+    let mut stream = server.connect();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nContent-Length: x\r\n\r\nGET /second HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    let mut reader = BufReader::new(stream);
+    let response = read_response(&mut reader);
+    assert_eq!(response.status, 400);
+    assert!(
+        closed_by_server(&mut reader),
+        "the pipelined /second is never served"
+    );
+}
+
+#[test]
+fn the_connection_limit_holds_new_clients_in_the_backlog() {
+    let server = TestServer::start(hello, |b| b.connection_limit(2));
+    let first = server.connect();
+    let second = server.connect();
+    for stream in [&first, &second] {
+        (&*stream)
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        assert_eq!(
+            read_response(&mut BufReader::new(stream.try_clone().unwrap())).status,
+            200
+        );
+    }
+    let mut third = server.connect(); // accepted by the kernel, not by the server
+    third
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    third
+        .set_read_timeout(Some(Duration::from_millis(300)))
+        .unwrap();
+    let mut byte = [0];
+    assert!(
+        third.read(&mut byte).is_err(),
+        "no answer while at the limit"
+    );
+    drop(first);
+    third.set_read_timeout(Some(TIMEOUT)).unwrap();
+    assert_eq!(read_response(&mut BufReader::new(third)).status, 200);
+    let log = server.stop().contents();
+    assert!(log.contains("reached the connection limit"));
+    assert!(log.contains("listening again"));
+}
+
+fn open_file_limit() -> usize {
+    let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
+    limits
+        .lines()
+        .find(|l| l.starts_with("Max open files"))
+        .and_then(|l| l.split_whitespace().nth(3))
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(1024)
+}
+
+#[test]
+fn a_thousand_concurrent_connections_are_served() {
+    // Client and server ends both live in this process.
+    let count = 1000.min(open_file_limit().saturating_sub(200) / 2);
+    let server = TestServer::start(hello, |b| b.connection_limit(2000));
+    let mut streams: Vec<TcpStream> = (0..count).map(|_| server.connect()).collect();
+    for stream in &mut streams {
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+    }
+    for stream in streams {
+        assert_eq!(read_response(&mut BufReader::new(stream)).status, 200);
+    }
+}
+
+#[test]
+fn a_request_over_a_unix_socket_is_served() {
+    let path = std::env::temp_dir().join(format!("waitress-test-{}.sock", std::process::id()));
+    let path_text = path.to_str().unwrap().to_string();
+    let server = TestServer::start(
+        |environ: &mut Environ, start_response: &mut dyn StartResponse| -> AppResult {
+            let text = format!(
+                "{} {}",
+                environ.get("REMOTE_ADDR").unwrap_or(""),
+                environ.get("SERVER_PORT").unwrap_or("")
+            );
+            start_response.start_response("200 OK", vec![], None)?;
+            Ok(Body::from(text))
+        },
+        |_| {
+            Adjustments::builder()
+                .unix_socket(&path_text)
+                .unix_socket_perms(0o660)
+        },
+    );
+    assert_eq!(server.addresses, vec![ListenAddress::Unix(path.clone())]);
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(
+        std::fs::metadata(&path).unwrap().permissions().mode() & 0o777,
+        0o660
+    );
+    let mut stream = UnixStream::connect(&path).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut BufReader::new(stream));
+    assert_eq!(
+        String::from_utf8(response.body).unwrap(),
+        format!("localhost {}", path.display())
+    );
+    server.stop();
+    assert!(!path.exists(), "the socket file is removed at shutdown");
+}
+
+#[test]
+fn graceful_shutdown_answers_every_request_in_flight() {
+    fn slow(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        thread::sleep(Duration::from_millis(300));
+        start_response.start_response("200 OK", vec![], None)?;
+        Ok(Body::from("done"))
+    }
+    let server = TestServer::start(slow, |b| b.threads(2));
+    let clients = 6;
+    let barrier = Arc::new(Barrier::new(clients + 1));
+    let threads: Vec<_> = (0..clients)
+        .map(|_| {
+            let mut stream = server.connect();
+            let barrier = Arc::clone(&barrier);
+            thread::spawn(move || {
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
+                barrier.wait();
+                read_response(&mut BufReader::new(stream)).body
+            })
+        })
+        .collect();
+    barrier.wait();
+    thread::sleep(Duration::from_millis(100)); // the requests have arrived
+    let started = Instant::now();
+    server.stop();
+    for thread in threads {
+        assert_eq!(thread.join().unwrap(), b"done");
+    }
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
+
+#[test]
+fn shutdown_stops_accepting() {
+    let server = TestServer::start(hello, |b| b);
+    let address = server.address;
+    server.stop();
+    assert!(TcpStream::connect(address).is_err());
+}
+
+fn open_descriptors() -> usize {
+    std::fs::read_dir("/proc/self/fd")
+        .map(|d| d.count())
+        .unwrap_or(0)
+}
+
+#[test]
+fn ten_thousand_connections_leak_no_descriptors() {
+    let server = TestServer::start(hello, |b| b);
+    // Warm up (threads, trigger), then count.
+    for _ in 0..10 {
+        let mut stream = server.connect();
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let _ = read_response(&mut BufReader::new(stream));
+    }
+    let before = open_descriptors();
+    for i in 0..10_000 {
+        let mut stream = server.connect();
+        if i % 2 == 0 {
+            stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+            let _ = read_response(&mut BufReader::new(stream));
+        } // odd ones connect and leave without a word
+    }
+    let deadline = Instant::now() + TIMEOUT;
+    while open_descriptors() > before && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        open_descriptors() <= before,
+        "{} descriptors open, {} before",
+        open_descriptors(),
+        before
+    );
+}
