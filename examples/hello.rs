@@ -1,8 +1,8 @@
 //! The smallest application: `Hello, world!`, and a 1 MiB body at `/big`
 //! (the two pages the benchmark harness asks for).
 //!
-//! Run it: `cargo run --example hello`. Until the server module lands, this
-//! prints what the application answers, through the in-process test client.
+//! Run it: `cargo run --example hello`. It serves on
+//! 127.0.0.1:8080; `cargo run --example hello -- --port 9000` picks another port.
 
 use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
@@ -25,10 +25,13 @@ pub fn hello(environ: &mut Environ, start_response: &mut dyn StartResponse) -> A
 // ANCHOR_END: hello
 
 #[allow(dead_code)]
-fn main() {
-    let response = waitress::testing::TestRequest::get("/")
-        .call(&hello)
-        .expect("hello never fails");
-    println!("GET / -> {} {:?}", response.status, response.text());
-    println!("(the HTTP server is not implemented yet; this ran the application in-process)");
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    // 127.0.0.1:8080 unless flags say otherwise: `-- --port 9000`, `-- --threads 8`, …
+    let adjustments = waitress::adjustments::Adjustments::builder()
+        .host("127.0.0.1")
+        .port(8080)
+        .args(std::env::args().skip(1))?
+        .build()?;
+    waitress::server::serve(hello, adjustments)?;
+    Ok(())
 }
