@@ -267,7 +267,8 @@ impl ProxyConfig {
         logger: &Logger,
     ) -> Result<(), MalformedProxyHeader> {
         let peer = environ.get("REMOTE_ADDR").unwrap_or_default().to_string();
-        let untrusted: Vec<ProxyHeader> = if self.trusts(&peer) {
+        let trusted_peer = self.trusts(&peer);
+        if trusted_peer {
             if let Err(malformed) = self.read_trusted_headers(environ, logger) {
                 logger.warn(
                     LOG_TARGET,
@@ -279,20 +280,14 @@ impl ProxyConfig {
                 );
                 return Err(malformed);
             }
-            ProxyHeader::ALL
-                .into_iter()
-                .filter(|header| !self.reads(*header))
-                .collect()
-        } else {
-            ProxyHeader::ALL.to_vec()
-        };
+        }
         if self.clear_untrusted_proxy_headers {
-            clear_headers(
-                environ,
-                &untrusted,
-                self.log_untrusted_proxy_headers,
-                logger,
-            );
+            let untrusted: Vec<ProxyHeader> = ProxyHeader::ALL
+                .into_iter()
+                .filter(|header| !(trusted_peer && self.reads(*header)))
+                .collect();
+            let log = self.log_untrusted_proxy_headers;
+            clear_headers(environ, &untrusted, log, logger);
         }
         Ok(())
     }
