@@ -537,7 +537,7 @@ impl ClientFacts {
         }
 
         if !self.host.is_empty() {
-            if let Some((name, host_port)) = split_port(&self.host) {
+            if let (name, Some(host_port)) = split_address(&self.host) {
                 // The port in the host beats X-Forwarded-Port and the
                 // scheme's default: it is what the client typed.
                 port = host_port.to_string();
@@ -562,7 +562,7 @@ impl ClientFacts {
         }
 
         if !self.client.is_empty() {
-            let (addr, client_port) = split_client(trim_ows(&self.client));
+            let (addr, client_port) = split_address(trim_ows(&self.client));
             let addr = strip_brackets(trim_ows(addr));
             // Waitress crashes (500) or sets an empty REMOTE_ADDR here; an
             // address that is not there is a malformed header.
@@ -653,7 +653,6 @@ fn read_single(environ: &Environ, header: ProxyHeader) -> Result<String, Malform
     }
     Ok(unquoted)
 }
-
 // ANCHOR_END: x_forwarded
 
 // ANCHOR: forwarded
@@ -773,26 +772,22 @@ fn clear_headers(environ: &mut Environ, untrusted: &[ProxyHeader], log: bool, lo
 }
 // ANCHOR_END: clear
 
-/// Splits `host:port` at the last `:`, unless the value ends with `]` (a
-/// bracketed IPv6 address without a port) or has no `:`.
-fn split_port(value: &str) -> Option<(&str, &str)> {
-    if value.ends_with(']') {
-        return None;
+// ANCHOR: addresses
+/// An address (a host or a client) and its port, if it has one:
+/// `192.0.2.1:80`, `example.com:80`, `[2001:db8::1]:80`, `[2001:db8::1]`,
+/// or a bare `2001:db8::1`. Two colons or more without a `[` can only be an
+/// IPv6 address without a port, so it is not split at its last colon.
+/// (Waitress brackets such X-Forwarded-For hops for the same reason, but
+/// also brackets `[2001:db8::1]:80`, which it then takes whole for the
+/// address, and splits `::ffff:192.0.2.1` and bare IPv6 hosts.)
+fn split_address(address: &str) -> (&str, Option<&str>) {
+    let bare_ipv6 = !address.starts_with('[') && address.matches(':').count() > 1;
+    if bare_ipv6 || address.ends_with(']') {
+        return (address, None);
     }
-    value.rsplit_once(':')
-}
-
-/// A client address and its port, if it has one: `192.0.2.1:80`,
-/// `[2001:db8::1]:80`, `[2001:db8::1]`, or a bare `2001:db8::1`. Two colons
-/// or more without a `[` can only be an IPv6 address without a port, so it
-/// is not split at its last colon. (Waitress brackets such X-Forwarded-For
-/// hops for the same reason, but also brackets `[2001:db8::1]:80`, which
-/// it then takes whole for the address, and splits `::ffff:192.0.2.1`.)
-fn split_client(client: &str) -> (&str, Option<&str>) {
-    let bare_ipv6 = !client.starts_with('[') && client.matches(':').count() > 1;
-    match split_port(client) {
-        Some((addr, port)) if !bare_ipv6 => (addr, Some(port)),
-        _ => (client, None),
+    match address.rsplit_once(':') {
+        Some((addr, port)) => (addr, Some(port)),
+        None => (address, None),
     }
 }
 
@@ -802,6 +797,7 @@ fn strip_brackets(addr: &str) -> &str {
         .and_then(|inner| inner.strip_suffix(']'))
         .unwrap_or(addr)
 }
+// ANCHOR_END: addresses
 
 /// Trims optional whitespace (RFC 9110's OWS: spaces and tabs).
 fn trim_ows(text: &str) -> &str {
@@ -917,20 +913,6 @@ mod tests {
     }
 
     #[test]
-    fn split_port_respects_brackets() {
-        assert_eq!(
-            split_port("example.com:8080"),
-            Some(("example.com", "8080"))
-        );
-        assert_eq!(
-            split_port("[2001:db8::1]:80"),
-            Some(("[2001:db8::1]", "80"))
-        );
-        assert_eq!(split_port("[2001:db8::1]"), None);
-        assert_eq!(split_port("example.com"), None);
-    }
-
-    #[test]
     fn strip_brackets_only_strips_a_pair() {
         assert_eq!(strip_brackets("[::1]"), "::1");
         assert_eq!(strip_brackets("[::1"), "[::1");
@@ -940,18 +922,22 @@ mod tests {
     }
 
     #[test]
-    fn client_addresses_split_at_the_port_only_when_there_is_one() {
-        assert_eq!(split_client("192.0.2.1:80"), ("192.0.2.1", Some("80")));
-        assert_eq!(split_client("192.0.2.1"), ("192.0.2.1", None));
-        assert_eq!(split_client("2001:db8::1"), ("2001:db8::1", None));
-        assert_eq!(split_client("::ffff:192.0.2.1"), ("::ffff:192.0.2.1", None));
+    fn addresses_split_at_the_port_only_when_there_is_one() {
+        assert_eq!(split_address("192.0.2.1:80"), ("192.0.2.1", Some("80")));
+        assert_eq!(split_address("192.0.2.1"), ("192.0.2.1", None));
+        assert_eq!(split_address("2001:db8::1"), ("2001:db8::1", None));
         assert_eq!(
-            split_client("[2001:db8::1]:80"),
+            split_address("::ffff:192.0.2.1"),
+            ("::ffff:192.0.2.1", None)
+        );
+        assert_eq!(
+            split_address("[2001:db8::1]:80"),
             ("[2001:db8::1]", Some("80"))
         );
-        assert_eq!(split_client("[2001:db8::1]"), ("[2001:db8::1]", None));
-        assert_eq!(split_client("proxy:80"), ("proxy", Some("80")));
-        assert_eq!(split_client(""), ("", None));
+        assert_eq!(split_address("[2001:db8::1]"), ("[2001:db8::1]", None));
+        assert_eq!(split_address("proxy:80"), ("proxy", Some("80")));
+        assert_eq!(split_address("example.com"), ("example.com", None));
+        assert_eq!(split_address(""), ("", None));
     }
 
     #[test]

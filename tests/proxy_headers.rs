@@ -260,6 +260,27 @@ fn x_forwarded_host_with_port_sets_server_name_port_and_host() {
 }
 
 #[test]
+fn a_bracketed_ipv6_host_keeps_its_brackets_in_server_name() {
+    let outcome = send(
+        &catalogue(&[]),
+        from_proxy(&[("X-Forwarded-Host", "[2001:db8::1]:8443")]),
+    );
+    assert_eq!(outcome.var("SERVER_NAME"), Some("[2001:db8::1]"));
+    assert_eq!(outcome.var("SERVER_PORT"), Some("8443"));
+    assert_eq!(outcome.var("HTTP_HOST"), Some("[2001:db8::1]:8443"));
+}
+
+#[test]
+fn a_bare_ipv6_host_is_not_split_unlike_waitress() {
+    let outcome = send(
+        &catalogue(&[]),
+        from_proxy(&[("X-Forwarded-Host", "2001:db8::1")]),
+    );
+    assert_eq!(outcome.var("SERVER_NAME"), Some("2001:db8::1"));
+    assert_eq!(outcome.var("SERVER_PORT"), Some("8080"));
+}
+
+#[test]
 fn the_port_in_x_forwarded_host_beats_x_forwarded_port() {
     let outcome = send(
         &catalogue(&[]),
