@@ -92,6 +92,12 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .port(8080)
         .args(std::env::args().skip(1))?
         .build()?;
-    waitress::server::serve(Mount { prefix: "/app".to_string(), inner: whereami }, adjustments)?;
+    waitress::server::serve(
+        Mount {
+            prefix: "/app".to_string(),
+            inner: whereami,
+        },
+        adjustments,
+    )?;
     Ok(())
 }

@@ -550,11 +550,16 @@ impl AdjustmentsBuilder {
             Command::Version => return Err(format!("waitress {}", env!("CARGO_PKG_VERSION"))),
         };
         const ADDRESS_KEYS: [&str; 5] = ["host", "port", "listen", "unix_socket", "sockets"];
-        let flags_give_address = settings.iter().any(|(key, _)| ADDRESS_KEYS.contains(&key.as_str()));
+        let flags_give_address = settings
+            .iter()
+            .any(|(key, _)| ADDRESS_KEYS.contains(&key.as_str()));
         if flags_give_address {
             for key in ADDRESS_KEYS {
                 // A host set in code still applies to a --port given alone.
-                let keep_host = key == "host" && !settings.iter().any(|(k, _)| k != "port" && ADDRESS_KEYS.contains(&k.as_str()));
+                let keep_host = key == "host"
+                    && !settings
+                        .iter()
+                        .any(|(k, _)| k != "port" && ADDRESS_KEYS.contains(&k.as_str()));
                 if !keep_host {
                     self = self.unset(key);
                 }

@@ -43,10 +43,11 @@ use crate::channel::{Channel, ConnectionInfo, Next, ServerShared, Stream, Token,
 use crate::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
 use crate::logging::Logger;
 use crate::parser::Limits;
+use crate::proxy_headers::{ProxyConfig, ProxyHeaders};
 use crate::sys::{self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd};
 use crate::task::TaskContext;
 use crate::trigger::Trigger;
-use crate::wsgi::Application;
+use crate::wsgi::{AppResult, Application, Environ, StartResponse};
 
 /// How long a shutdown waits for requests in flight before it gives up.
 pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
@@ -116,6 +117,15 @@ impl ServerHandle {
     }
 }
 
+/// An application shared by pointer, so that a middleware can wrap it.
+struct Shared(Arc<dyn Application>);
+
+impl Application for Shared {
+    fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        self.0.call(environ, start_response)
+    }
+}
+
 /// Builds a [`Server`] with a custom dispatcher or logger.
 ///
 /// ```no_run
@@ -173,6 +183,14 @@ impl ServerBuilder {
             logger,
         } = self;
         let logger = logger.unwrap_or_default();
+        // As in Waitress: with a trusted proxy, or to clear untrusted proxy
+        // headers (the default), every request passes the middleware.
+        let config = ProxyConfig::from_adjustments(&adjustments);
+        let app: Arc<dyn Application> = if config.is_needed() {
+            Arc::new(ProxyHeaders::new(Shared(app), config, logger.clone()))
+        } else {
+            app
+        };
         for warning in &adjustments.warnings {
             logger.warn("waitress", format_args!("{warning}"));
         }

@@ -624,3 +624,41 @@ fn ten_thousand_connections_leak_no_descriptors() {
         before
     );
 }
+
+fn report_client(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    let text = format!(
+        "{} {} {}",
+        environ.get("REMOTE_ADDR").unwrap_or(""),
+        environ.url_scheme(),
+        environ.get("HTTP_X_FORWARDED_FOR").unwrap_or("-")
+    );
+    start_response.start_response("200 OK", vec![], None)?;
+    Ok(Body::from(text))
+}
+
+#[test]
+fn proxy_headers_from_an_untrusted_peer_are_removed_by_default() {
+    let server = TestServer::start(report_client, |b| b);
+    let mut stream = server.connect();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 203.0.113.9\r\nX-Forwarded-Proto: https\r\n\r\n").unwrap();
+    let response = read_response(&mut BufReader::new(stream));
+    assert_eq!(
+        String::from_utf8(response.body).unwrap(),
+        "127.0.0.1 http -"
+    );
+}
+
+#[test]
+fn a_trusted_proxy_sets_the_client_address_and_scheme() {
+    let server = TestServer::start(report_client, |b| {
+        b.trusted_proxy("127.0.0.1")
+            .trusted_proxy_headers("x-forwarded-for x-forwarded-proto")
+    });
+    let mut stream = server.connect();
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: 10.0.0.1, 203.0.113.9\r\nX-Forwarded-Proto: https\r\n\r\n").unwrap();
+    let response = read_response(&mut BufReader::new(stream));
+    assert_eq!(
+        String::from_utf8(response.body).unwrap(),
+        "203.0.113.9 https 203.0.113.9"
+    );
+}
