@@ -662,3 +662,120 @@ fn a_trusted_proxy_sets_the_client_address_and_scheme() {
         "203.0.113.9 https 203.0.113.9"
     );
 }
+
+fn process_cpu_ticks() -> u64 {
+    let stat = std::fs::read_to_string("/proc/self/stat").unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+#[test]
+fn a_half_closed_client_gets_its_response_without_the_loop_spinning() {
+    // CVE-2024-49769: a socket that stays readable at end of file made
+    // Waitress's loop spin. Here the request is in service for 500 ms while
+    // the client has already shut down its sending side.
+    fn slow(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        thread::sleep(Duration::from_millis(500));
+        start_response.start_response("200 OK", vec![], None)?;
+        Ok(Body::from("late"))
+    }
+    let server = TestServer::start(slow, |b| b);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    stream.shutdown(std::net::Shutdown::Write).unwrap();
+    let ticks = process_cpu_ticks();
+    let mut reader = BufReader::new(stream);
+    assert_eq!(read_response(&mut reader).body, b"late");
+    assert!(closed_by_server(&mut reader));
+    let used = process_cpu_ticks() - ticks;
+    assert!(
+        used < 15,
+        "the process used {used} ticks of CPU while waiting 500 ms"
+    );
+}
+
+#[test]
+fn a_stale_unix_socket_file_is_replaced_but_another_file_is_not() {
+    let path = std::env::temp_dir().join(format!("waitress-stale-{}.sock", std::process::id()));
+    let _ = std::fs::remove_file(&path);
+    drop(std::os::unix::net::UnixListener::bind(&path).unwrap()); // leaves the socket file behind
+    let path_text = path.to_str().unwrap().to_string();
+    let server = TestServer::start(hello, |_| Adjustments::builder().unix_socket(&path_text));
+    server.stop();
+
+    std::fs::write(&path, b"not a socket").unwrap();
+    let adjustments = Adjustments::builder()
+        .unix_socket(&path_text)
+        .build()
+        .unwrap();
+    let error = ServerBuilder::new(hello, adjustments).build().unwrap_err();
+    assert!(
+        error.to_string().contains("exists and is not a socket"),
+        "{error}"
+    );
+    assert_eq!(
+        std::fs::read(&path).unwrap(),
+        b"not a socket",
+        "the file is left alone"
+    );
+    std::fs::remove_file(&path).unwrap();
+}
+
+#[test]
+fn a_prebound_listener_is_served() {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let server = TestServer::start(hello, |_| Adjustments::builder().tcp_socket(listener));
+    assert_eq!(server.addresses, vec![ListenAddress::Tcp(address)]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(stream)).status, 200);
+}
+
+#[test]
+fn a_file_body_is_streamed_with_its_length() {
+    fn file(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        start_response.start_response("200 OK", vec![], None)?;
+        let data: Vec<u8> = (0..3_000_000u32).map(|i| (i % 251) as u8).collect();
+        Ok(Body::file(std::io::Cursor::new(data), 32 * 1024))
+    }
+    let server = TestServer::start(file, |b| b.outbuf_high_watermark(64 * 1024));
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut reader = BufReader::new(stream);
+    for _ in 0..2 {
+        let response = read_response(&mut reader);
+        assert_eq!(response.header("Content-Length"), Some("3000000"));
+        assert!(
+            response
+                .body
+                .iter()
+                .enumerate()
+                .all(|(i, &b)| b == (i % 251) as u8)
+        );
+    }
+}
+
+#[test]
+fn the_server_logs_nothing_alarming_for_ordinary_traffic() {
+    let server = TestServer::start(hello, |b| b);
+    for _ in 0..3 {
+        let mut stream = server.connect();
+        stream.write_all(b"GET / HTTP/1.0\r\n\r\n").unwrap();
+        let _ = read_response(&mut BufReader::new(stream));
+    }
+    let log = server.stop().contents();
+    assert!(!log.contains("ERROR") && !log.contains("WARNING"), "{log}");
+}
