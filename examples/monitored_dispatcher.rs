@@ -2,12 +2,18 @@
 //! through it.
 //!
 //! Waitress lets a program pass its own dispatcher to `create_server`
-//! (`_dispatcher=`); ours will take any `Arc<dyn Dispatcher>` once the server
-//! lands. Until then this example drives the wrapper with plain tasks:
+//! (`_dispatcher=`); here `ServerBuilder::dispatcher` takes any
+//! `Arc<dyn Dispatcher>`. This example serves, on 127.0.0.1:8080, a page that
+//! shows the counters, with 8 worker threads:
 //!
 //! ```text
 //! cargo run --example monitored_dispatcher
+//! curl http://127.0.0.1:8080/
 //! ```
+//!
+//! A queued task is a connection with requests to answer (a worker answers
+//! its pipelined requests in one go), so the counts are of batches, not of
+//! single requests.
 //!
 //! The wrapper counts tasks queued and tasks completed by wrapping each task
 //! in another task, which is all a monitoring layer needs: the inner pool
@@ -15,24 +21,26 @@
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::mpsc;
 use std::time::Duration;
 
+use waitress::adjustments::Adjustments;
 use waitress::dispatcher::{Dispatcher, Task, ThreadedTaskDispatcher};
+use waitress::server::ServerBuilder;
+use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 // ANCHOR: monitored
 /// Counters shared by the dispatcher and every task it wrapped.
 #[derive(Default, Debug)]
-struct Counters {
-    queued: AtomicU64,
-    completed: AtomicU64,
-    cancelled: AtomicU64,
+pub struct Counters {
+    pub queued: AtomicU64,
+    pub completed: AtomicU64,
+    pub cancelled: AtomicU64,
 }
 
 /// A dispatcher that counts, and delegates everything else.
-struct MonitoredDispatcher {
-    inner: ThreadedTaskDispatcher,
-    counters: Arc<Counters>,
+pub struct MonitoredDispatcher {
+    pub inner: ThreadedTaskDispatcher,
+    pub counters: Arc<Counters>,
 }
 
 /// A task wrapped so that its end is counted.
@@ -93,29 +101,41 @@ impl Dispatcher for MonitoredDispatcher {
 }
 // ANCHOR_END: monitored
 
-fn main() {
+/// A page showing the counters.
+pub fn counters_page(counters: Arc<Counters>) -> impl Application {
+    move |_: &mut Environ, start_response: &mut dyn StartResponse| -> AppResult {
+        let text = format!(
+            "queued {} completed {} cancelled {}\n",
+            counters.queued.load(Ordering::Relaxed),
+            counters.completed.load(Ordering::Relaxed),
+            counters.cancelled.load(Ordering::Relaxed),
+        );
+        start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
+        Ok(Body::from(text))
+    }
+}
+
+#[allow(dead_code)]
+fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let counters = Arc::new(Counters::default());
     let dispatcher = Arc::new(MonitoredDispatcher {
         inner: ThreadedTaskDispatcher::new(),
-        counters: Arc::default(),
+        counters: Arc::clone(&counters),
     });
-    // The server will see only this: a `Dispatcher`.
-    let as_server_sees_it: Arc<dyn Dispatcher> = dispatcher.clone();
-    as_server_sees_it.set_thread_count(4);
-
-    let (done, finished) = mpsc::channel();
-    for n in 0..100_u64 {
-        let done = done.clone();
-        as_server_sees_it.add_task(Box::new(move || done.send(n).unwrap()));
+    // A custom dispatcher keeps its own thread count: 8 here.
+    dispatcher.set_thread_count(8);
+    let adjustments = Adjustments::builder()
+        .host("127.0.0.1")
+        .port(8080)
+        .args(std::env::args().skip(1))?
+        .build()?;
+    let server = ServerBuilder::new(counters_page(counters), adjustments)
+        .dispatcher(dispatcher)
+        .build()?;
+    for address in server.addresses() {
+        println!("Serving on {address}");
     }
-    let total: u64 = finished.iter().take(100).sum();
-    let still_running = as_server_sees_it.shutdown(true, Duration::from_secs(5));
-
-    let counters = &dispatcher.counters;
-    println!(
-        "queued {}, completed {}, cancelled {} (sum of results {total}, {still_running} thread(s) left)",
-        counters.queued.load(Ordering::Relaxed),
-        counters.completed.load(Ordering::Relaxed),
-        counters.cancelled.load(Ordering::Relaxed),
-    );
-    println!("the inner pool's own view: {:?}", dispatcher.inner.stats());
+    server.install_signal_handlers()?;
+    server.run()?;
+    Ok(())
 }

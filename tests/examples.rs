@@ -1,0 +1,82 @@
+//! The examples that need sockets: a custom dispatcher passed to the server,
+//! and a custom task on the thread pool.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{TcpListener, TcpStream};
+use std::sync::Arc;
+use std::sync::atomic::Ordering;
+use std::time::Duration;
+
+use waitress::adjustments::Adjustments;
+use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+use waitress::server::{ListenAddress, ServerBuilder};
+use waitress::task::TaskContext;
+
+#[path = "../examples/custom_task.rs"]
+mod custom_task;
+#[path = "../examples/monitored_dispatcher.rs"]
+mod monitored_dispatcher;
+
+/// Sends one request and returns the body of the (Content-Length) response.
+fn get(stream: &mut TcpStream, path: &str) -> String {
+    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    let mut length = 0;
+    loop {
+        let mut line = String::new();
+        reader.read_line(&mut line).unwrap();
+        if line == "\r\n" {
+            break;
+        }
+        if let Some(value) = line.to_ascii_lowercase().strip_prefix("content-length:") {
+            length = value.trim().parse().unwrap();
+        }
+    }
+    let mut body = vec![0; length];
+    reader.read_exact(&mut body).unwrap();
+    String::from_utf8(body).unwrap()
+}
+
+fn connect(address: std::net::SocketAddr) -> TcpStream {
+    let stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+}
+
+#[test]
+fn a_monitored_dispatcher_passed_to_the_server_counts_its_tasks() {
+    use monitored_dispatcher::{Counters, MonitoredDispatcher, counters_page};
+    let counters = Arc::new(Counters::default());
+    let dispatcher = Arc::new(MonitoredDispatcher { inner: ThreadedTaskDispatcher::new(), counters: Arc::clone(&counters) });
+    dispatcher.set_thread_count(8);
+    let adjustments = Adjustments::builder().listen("127.0.0.1:0").build().unwrap();
+    let server = ServerBuilder::new(counters_page(Arc::clone(&counters)), adjustments).dispatcher(dispatcher.clone()).build().unwrap();
+    let ListenAddress::Tcp(address) = server.addresses()[0].clone() else { unreachable!() };
+    let handle = server.handle();
+    let thread = std::thread::spawn(move || server.run());
+    let mut stream = connect(address);
+    for _ in 0..3 {
+        get(&mut stream, "/");
+    }
+    let page = get(&mut stream, "/");
+    assert!(page.starts_with("queued 4 completed 3"), "{page}");
+    assert_eq!(dispatcher.inner.stats().threads, 8);
+    handle.shutdown();
+    thread.join().unwrap().unwrap();
+    assert_eq!(counters.queued.load(Ordering::Relaxed), 4);
+}
+
+#[test]
+fn a_custom_task_answers_json_on_the_thread_pool() {
+    let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = listener.local_addr().unwrap();
+    let pool = ThreadedTaskDispatcher::new();
+    pool.set_thread_count(2);
+    let mut client = connect(address);
+    let (stream, _) = listener.accept().unwrap();
+    pool.add_task(Box::new(custom_task::JsonTask { stream, context: Arc::new(TaskContext::default()) }));
+    assert_eq!(get(&mut client, "/a%20b?x=1"), "{\"method\": \"GET\", \"path\": \"/a b\", \"query\": \"x=1\"}\n");
+    assert_eq!(get(&mut client, "/second"), "{\"method\": \"GET\", \"path\": \"/second\", \"query\": \"\"}\n");
+    drop(client);
+    assert_eq!(pool.shutdown(false, Duration::from_secs(5)), 0);
+}
