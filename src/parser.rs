@@ -1028,9 +1028,9 @@ fn check_field_value(value: &[u8]) -> Result<bool, ParseError> {
 }
 // ANCHOR_END: field_value
 
+// ANCHOR: transfer_encoding
 /// Checks a Transfer-Encoding list (all its field lines, joined): `chunked`
 /// must be the last coding, exactly once, and no other coding is supported.
-// ANCHOR: transfer_encoding
 fn check_transfer_codings(codings: &str) -> Result<(), ParseError> {
     let mut chunked_count = 0;
     let mut other_coding = false;
