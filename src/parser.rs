@@ -490,6 +490,12 @@ impl RequestParser {
         let mut consumed = 0;
         while matches!(self.state, State::RequestLine | State::Headers) {
             let rest = &data[consumed..];
+            if rest.is_empty() {
+                return Received {
+                    consumed,
+                    status: Status::NeedMore,
+                };
+            }
             let Some(line_end) = find_byte(rest, b'\n') else {
                 // An incomplete line: keep it, but never more than the limit.
                 consumed = data.len();
