@@ -172,6 +172,16 @@ impl Request {
 }
 
 /// What [`RequestParser::received`] made of the bytes it was given.
+///
+/// ```
+/// use waitress::parser::{Limits, RequestParser, Status, Version};
+///
+/// let mut parser = RequestParser::new(Limits::default());
+/// let received = parser.received(b"GET / HTTP/2.0\r\n\r\n");
+/// let Status::Error { error, version } = received.status else { panic!() };
+/// assert_eq!(error.status(), 505);
+/// assert_eq!(version, Version::Http10); // the request line was not understood
+/// ```
 #[derive(Debug)]
 pub struct Received {
     /// How many of the given bytes were consumed. Bytes after a complete
@@ -184,6 +194,18 @@ pub struct Received {
 }
 
 /// Where a request stands after some bytes were fed to the parser.
+///
+/// ```
+/// use waitress::parser::{Limits, RequestParser, Status};
+///
+/// let wire = b"PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+/// let mut parser = RequestParser::new(Limits::default());
+/// let head = parser.received(wire);
+/// assert!(matches!(head.status, Status::ExpectContinue)); // send "100 Continue" now
+/// assert_eq!(head.consumed, wire.len());
+/// assert!(matches!(parser.received(b"ab").status, Status::NeedMore));
+/// assert!(matches!(parser.received(b"c").status, Status::Complete(_)));
+/// ```
 #[derive(Debug)]
 pub enum Status {
     /// All bytes were consumed; the request needs more.
