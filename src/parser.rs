@@ -42,6 +42,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::hash::{BuildHasher, RandomState};
 use std::io;
 
 use crate::buffers::{OverflowableBuffer, extend_bounded};
@@ -171,6 +172,16 @@ impl Request {
 }
 
 /// What [`RequestParser::received`] made of the bytes it was given.
+///
+/// ```
+/// use waitress::parser::{Limits, RequestParser, Status, Version};
+///
+/// let mut parser = RequestParser::new(Limits::default());
+/// let received = parser.received(b"GET / HTTP/2.0\r\n\r\n");
+/// let Status::Error { error, version } = received.status else { panic!() };
+/// assert_eq!(error.status(), 505);
+/// assert_eq!(version, Version::Http10); // the request line was not understood
+/// ```
 #[derive(Debug)]
 pub struct Received {
     /// How many of the given bytes were consumed. Bytes after a complete
@@ -183,6 +194,18 @@ pub struct Received {
 }
 
 /// Where a request stands after some bytes were fed to the parser.
+///
+/// ```
+/// use waitress::parser::{Limits, RequestParser, Status};
+///
+/// let wire = b"PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
+/// let mut parser = RequestParser::new(Limits::default());
+/// let head = parser.received(wire);
+/// assert!(matches!(head.status, Status::ExpectContinue)); // send "100 Continue" now
+/// assert_eq!(head.consumed, wire.len());
+/// assert!(matches!(parser.received(b"ab").status, Status::NeedMore));
+/// assert!(matches!(parser.received(b"c").status, Status::Complete(_)));
+/// ```
 #[derive(Debug)]
 pub enum Status {
     /// All bytes were consumed; the request needs more.
@@ -420,7 +443,7 @@ pub struct RequestParser {
     target: String,
     version: Version,
     headers: Vec<(String, String)>,
-    header_index: Option<HashMap<String, usize>>,
+    header_index: Option<FieldIndex>,
     host_seen: bool,
     content_type_seen: bool,
     content_length: Option<u64>,
@@ -489,6 +512,12 @@ impl RequestParser {
         let mut consumed = 0;
         while matches!(self.state, State::RequestLine | State::Headers) {
             let rest = &data[consumed..];
+            if rest.is_empty() {
+                return Received {
+                    consumed,
+                    status: Status::NeedMore,
+                };
+            }
             let Some(line_end) = find_byte(rest, b'\n') else {
                 // An incomplete line: keep it, but never more than the limit.
                 consumed = data.len();
@@ -641,7 +670,10 @@ impl RequestParser {
             }
             _ => {}
         }
-        let value = latin1_string(field.value);
+        let value = match field.ascii {
+            true => ascii_string(field.value),
+            false => uri::latin1_to_string(field.value),
+        };
         match self.find_field(&name) {
             Some(index) => {
                 let existing = &mut self.headers[index].1;
@@ -650,15 +682,14 @@ impl RequestParser {
             }
             None => {
                 if let Some(index) = &mut self.header_index {
-                    index.insert(name.clone(), self.headers.len());
+                    index.insert(&name, self.headers.len());
                 }
                 if self.headers.capacity() == 0 {
                     self.headers.reserve_exact(LINEAR_SCAN_FIELDS);
                 }
                 self.headers.push((name, value));
                 if self.header_index.is_none() && self.headers.len() > LINEAR_SCAN_FIELDS {
-                    let index = self.headers.iter().enumerate();
-                    self.header_index = Some(index.map(|(i, (n, _))| (n.clone(), i)).collect());
+                    self.header_index = Some(FieldIndex::new(&self.headers));
                 }
             }
         }
@@ -668,7 +699,7 @@ impl RequestParser {
 
     fn find_field(&self, name: &str) -> Option<usize> {
         match &self.header_index {
-            Some(index) => index.get(name).copied(),
+            Some(index) => index.find(&self.headers, name),
             None => find_header(&self.headers, name),
         }
     }
@@ -800,6 +831,44 @@ impl RequestParser {
     }
 }
 
+/// Where each field name is in the header list, for header sections with
+/// many fields. Keys are the names' hashes under a per-index random key (so
+/// a client cannot aim for collisions), which spares a copy of every name;
+/// a hit is confirmed by comparing the names, and a collision falls back
+/// to a linear scan.
+#[derive(Debug)]
+struct FieldIndex {
+    hasher: RandomState,
+    positions: HashMap<u64, usize>,
+}
+
+impl FieldIndex {
+    fn new(headers: &[(String, String)]) -> FieldIndex {
+        let mut index = FieldIndex {
+            hasher: RandomState::new(),
+            positions: HashMap::with_capacity(headers.len() * 2),
+        };
+        for (position, (name, _)) in headers.iter().enumerate() {
+            index.insert(name, position);
+        }
+        index
+    }
+
+    fn insert(&mut self, name: &str, position: usize) {
+        let hash = self.hasher.hash_one(name);
+        self.positions.entry(hash).or_insert(position);
+    }
+
+    fn find(&self, headers: &[(String, String)], name: &str) -> Option<usize> {
+        let hash = self.hasher.hash_one(name);
+        match self.positions.get(&hash) {
+            None => None,
+            Some(&position) if headers[position].0 == name => Some(position),
+            Some(_) => find_header(headers, name),
+        }
+    }
+}
+
 /// The three parts of a request line, borrowed from the line.
 struct RequestLine<'a> {
     method: &'a [u8],
@@ -921,6 +990,8 @@ pub(crate) struct Field<'a> {
     pub(crate) name: &'a [u8],
     /// The value without leading and trailing SP/HTAB.
     pub(crate) value: &'a [u8],
+    /// Whether the value is all ASCII (else it is read as latin-1).
+    pub(crate) ascii: bool,
 }
 
 // ANCHOR: field_line
@@ -937,23 +1008,57 @@ pub(crate) fn parse_field_line(line: &[u8]) -> Result<Field<'_>, ParseError> {
         _ => return Err(ParseError::InvalidHeaderName),
     }
     let value = &line[name_len + 1..];
-    if let Some(&bad) = value.iter().find(|&&b| !FIELD_VALUE_CHAR[usize::from(b)]) {
-        return Err(if bad == b'\r' {
-            ParseError::BareCarriageReturn
-        } else {
-            ParseError::InvalidHeaderValue
-        });
-    }
+    let ascii = check_field_value(value)?;
     Ok(Field {
         name: &line[..name_len],
         value: trim_whitespace_bytes(value),
+        ascii,
     })
 }
 // ANCHOR_END: field_line
 
+// ANCHOR: field_value
+/// Checks that every byte of a field value is HTAB, SP, VCHAR or obs-text;
+/// returns whether all of them are ASCII.
+///
+/// Values are most of a header section, so this looks at eight bytes at a
+/// time: `(x - 0x20…) & !x & 0x80…` is non-zero exactly when some byte is
+/// below 0x20 (a control character, or an HTAB that is fine), and the same
+/// trick on `x ^ 0x7f…` finds DEL. A word with either goes to the byte loop.
+fn check_field_value(value: &[u8]) -> Result<bool, ParseError> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGHS: u64 = 0x8080_8080_8080_8080;
+    let mut all_bits = 0;
+    let mut checked = 0;
+    for chunk in value.chunks_exact(8) {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(chunk);
+        let word = u64::from_le_bytes(bytes);
+        let below_space = word.wrapping_sub(ONES * 0x20) & !word & HIGHS;
+        let delete = (word ^ (ONES * 0x7f)).wrapping_sub(ONES) & !(word ^ (ONES * 0x7f)) & HIGHS;
+        if below_space | delete != 0 {
+            break;
+        }
+        all_bits |= word;
+        checked += 8;
+    }
+    for &byte in &value[checked..] {
+        if !FIELD_VALUE_CHAR[usize::from(byte)] {
+            return Err(if byte == b'\r' {
+                ParseError::BareCarriageReturn
+            } else {
+                ParseError::InvalidHeaderValue
+            });
+        }
+        all_bits |= u64::from(byte);
+    }
+    Ok(all_bits & HIGHS == 0)
+}
+// ANCHOR_END: field_value
+
+// ANCHOR: transfer_encoding
 /// Checks a Transfer-Encoding list (all its field lines, joined): `chunked`
 /// must be the last coding, exactly once, and no other coding is supported.
-// ANCHOR: transfer_encoding
 fn check_transfer_codings(codings: &str) -> Result<(), ParseError> {
     let mut chunked_count = 0;
     let mut other_coding = false;
@@ -1003,27 +1108,23 @@ fn find_header(headers: &[(String, String)], name: &str) -> Option<usize> {
 
 /// `Content-Type` → `CONTENT_TYPE`. Names are tokens, hence ASCII.
 fn cgi_name(name: &[u8]) -> String {
-    let mut cgi = String::with_capacity(name.len());
-    for &byte in name {
-        cgi.push(match byte {
-            b'-' => '_',
-            _ => char::from(byte.to_ascii_uppercase()),
-        });
-    }
-    cgi
+    let cgi: Vec<u8> = name
+        .iter()
+        .map(|&byte| match byte {
+            b'-' => b'_',
+            _ => byte.to_ascii_uppercase(),
+        })
+        .collect();
+    // Always valid: the bytes are ASCII. `from_utf8` keeps the allocation.
+    String::from_utf8(cgi).unwrap_or_default()
 }
 
-/// Bytes read as latin-1; a plain copy when they are ASCII.
-fn latin1_string(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) if bytes.is_ascii() => text.to_owned(),
-        _ => uri::latin1_to_string(bytes),
-    }
-}
-
-/// Bytes already checked to be ASCII (method, target).
+/// Bytes already checked to be ASCII (method, target, most values).
 fn ascii_string(bytes: &[u8]) -> String {
-    latin1_string(bytes)
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => uri::latin1_to_string(bytes),
+    }
 }
 
 /// Trims SP and HTAB only: never Unicode whitespace such as U+0085 or

@@ -36,6 +36,16 @@ use crate::wsgi::Input;
 
 /// How many bytes of chunk extensions one body may carry in total. They are
 /// validated and then thrown away, so there is no reason to read more.
+///
+/// ```
+/// use waitress::buffers::OverflowableBuffer;
+/// use waitress::parser::{Limits, ParseError};
+/// use waitress::receiver::{ChunkedReceiver, MAX_CHUNK_EXTENSIONS_SIZE};
+///
+/// let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &Limits::default());
+/// let long = format!("1;a={}\r\n", "v".repeat(MAX_CHUNK_EXTENSIONS_SIZE));
+/// assert_eq!(receiver.received(long.as_bytes()), Err(ParseError::ChunkExtensionsTooLarge));
+/// ```
 pub const MAX_CHUNK_EXTENSIONS_SIZE: usize = 16 * 1024;
 
 /// How much memory a receiver reserves up front for a Content-Length body:
