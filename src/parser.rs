@@ -539,10 +539,12 @@ impl RequestParser {
                     self.head_line(&rest[..line_end])
                 } else {
                     let mut line = std::mem::take(&mut self.partial_line);
-                    line.extend_from_slice(&rest[..line_end]);
+                    extend_bounded(&mut line, &rest[..line_end], self.limits.max_header_size);
                     let result = self.head_line(&line);
-                    line.clear();
-                    self.partial_line = line;
+                    if self.state == State::Headers {
+                        line.clear();
+                        self.partial_line = line; // reuse its capacity
+                    }
                     result
                 }
             });

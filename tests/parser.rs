@@ -1475,3 +1475,17 @@ fn empty_input_always_needs_more() {
         ParseError::RequestLineTooLong { limit: 0 }
     );
 }
+
+#[test]
+fn the_head_buffer_is_freed_when_the_body_starts() {
+    let mut parser = RequestParser::new(Limits::default());
+    for &byte in b"POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 5\r\n\r\n" {
+        assert!(matches!(parser.received(&[byte]).status, Status::NeedMore));
+    }
+    // Only the body's reservation (5 bytes) is left.
+    assert!(
+        parser.buffered_capacity() <= 8,
+        "{}",
+        parser.buffered_capacity()
+    );
+}
