@@ -33,7 +33,11 @@ pub fn json(environ: &mut Environ, start_response: &mut dyn StartResponse) -> Ap
         escape(environ.path_info()),
         escape(environ.get("QUERY_STRING").unwrap_or(""))
     );
-    start_response.start_response("200 OK", headers(&[("Content-Type", "application/json")]), None)?;
+    start_response.start_response(
+        "200 OK",
+        headers(&[("Content-Type", "application/json")]),
+        None,
+    )?;
     Ok(Body::from(body))
 }
 
@@ -81,7 +85,8 @@ impl Task for JsonTask {
                 Status::NeedMore | Status::ExpectContinue => continue,
                 Status::Error { error, version } => {
                     let error = HttpError::from(error);
-                    ErrorTask::new(error, version).service(&mut StreamOutput(&self.stream), &self.context)
+                    ErrorTask::new(error, version)
+                        .service(&mut StreamOutput(&self.stream), &self.context)
                 }
                 Status::Complete(request) => {
                     let task_request = TaskRequest {
@@ -96,7 +101,8 @@ impl Task for JsonTask {
                             ..RequestInfo::default()
                         },
                     };
-                    WsgiTask::new(&json, task_request, &self.context).service(&mut StreamOutput(&self.stream))
+                    WsgiTask::new(&json, task_request, &self.context)
+                        .service(&mut StreamOutput(&self.stream))
                 }
             };
             if outcome.close {

@@ -110,7 +110,11 @@ pub fn counters_page(counters: Arc<Counters>) -> impl Application {
             counters.completed.load(Ordering::Relaxed),
             counters.cancelled.load(Ordering::Relaxed),
         );
-        start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
+        start_response.start_response(
+            "200 OK",
+            headers(&[("Content-Type", "text/plain")]),
+            None,
+        )?;
         Ok(Body::from(text))
     }
 }

@@ -19,7 +19,9 @@ mod monitored_dispatcher;
 
 /// Sends one request and returns the body of the (Content-Length) response.
 fn get(stream: &mut TcpStream, path: &str) -> String {
-    stream.write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes()).unwrap();
+    stream
+        .write_all(format!("GET {path} HTTP/1.1\r\nHost: x\r\n\r\n").as_bytes())
+        .unwrap();
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut length = 0;
     loop {
@@ -39,7 +41,9 @@ fn get(stream: &mut TcpStream, path: &str) -> String {
 
 fn connect(address: std::net::SocketAddr) -> TcpStream {
     let stream = TcpStream::connect(address).unwrap();
-    stream.set_read_timeout(Some(Duration::from_secs(10))).unwrap();
+    stream
+        .set_read_timeout(Some(Duration::from_secs(10)))
+        .unwrap();
     stream
 }
 
@@ -47,11 +51,22 @@ fn connect(address: std::net::SocketAddr) -> TcpStream {
 fn a_monitored_dispatcher_passed_to_the_server_counts_its_tasks() {
     use monitored_dispatcher::{Counters, MonitoredDispatcher, counters_page};
     let counters = Arc::new(Counters::default());
-    let dispatcher = Arc::new(MonitoredDispatcher { inner: ThreadedTaskDispatcher::new(), counters: Arc::clone(&counters) });
+    let dispatcher = Arc::new(MonitoredDispatcher {
+        inner: ThreadedTaskDispatcher::new(),
+        counters: Arc::clone(&counters),
+    });
     dispatcher.set_thread_count(8);
-    let adjustments = Adjustments::builder().listen("127.0.0.1:0").build().unwrap();
-    let server = ServerBuilder::new(counters_page(Arc::clone(&counters)), adjustments).dispatcher(dispatcher.clone()).build().unwrap();
-    let ListenAddress::Tcp(address) = server.addresses()[0].clone() else { unreachable!() };
+    let adjustments = Adjustments::builder()
+        .listen("127.0.0.1:0")
+        .build()
+        .unwrap();
+    let server = ServerBuilder::new(counters_page(Arc::clone(&counters)), adjustments)
+        .dispatcher(dispatcher.clone())
+        .build()
+        .unwrap();
+    let ListenAddress::Tcp(address) = server.addresses()[0].clone() else {
+        unreachable!()
+    };
     let handle = server.handle();
     let thread = std::thread::spawn(move || server.run());
     let mut stream = connect(address);
@@ -74,9 +89,18 @@ fn a_custom_task_answers_json_on_the_thread_pool() {
     pool.set_thread_count(2);
     let mut client = connect(address);
     let (stream, _) = listener.accept().unwrap();
-    pool.add_task(Box::new(custom_task::JsonTask { stream, context: Arc::new(TaskContext::default()) }));
-    assert_eq!(get(&mut client, "/a%20b?x=1"), "{\"method\": \"GET\", \"path\": \"/a b\", \"query\": \"x=1\"}\n");
-    assert_eq!(get(&mut client, "/second"), "{\"method\": \"GET\", \"path\": \"/second\", \"query\": \"\"}\n");
+    pool.add_task(Box::new(custom_task::JsonTask {
+        stream,
+        context: Arc::new(TaskContext::default()),
+    }));
+    assert_eq!(
+        get(&mut client, "/a%20b?x=1"),
+        "{\"method\": \"GET\", \"path\": \"/a b\", \"query\": \"x=1\"}\n"
+    );
+    assert_eq!(
+        get(&mut client, "/second"),
+        "{\"method\": \"GET\", \"path\": \"/second\", \"query\": \"\"}\n"
+    );
     drop(client);
     assert_eq!(pool.shutdown(false, Duration::from_secs(5)), 0);
 }
