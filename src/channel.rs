@@ -1,9 +1,9 @@
 //! One connection: read, parse, queue requests, buffer output.
 //!
-//! A channel has two halves. The I/O thread owns a [`Channel`]: the parser
+//! A channel has two halves. The I/O thread owns a `Channel`: the parser
 //! and what the poll loop needs to know (should it wait for readable,
 //! writable). Both the I/O thread and, while a request is in service, one
-//! worker share a [`Shared`]: the socket, the queue of complete requests and
+//! worker share a `Shared`: the socket, the queue of complete requests and
 //! the output buffer, behind one mutex.
 //!
 //! The rules that keep a connection correct, each enforced here:
