@@ -194,8 +194,10 @@ pub struct ResponseWriter<'a> {
     close: bool,
     /// The body's length, from the application's header or the body's shape.
     content_length: Option<u64>,
-    /// Set once the headers are written.
+    /// Set once the headers are decided.
     framing: Option<Framing>,
+    /// Headers decided but not yet written (they go with the first bytes).
+    head_pending: Option<Vec<u8>>,
     /// Body bytes the application produced (counted even where not sent).
     produced: u64,
     /// Body bytes sent.
@@ -222,6 +224,7 @@ impl<'a> ResponseWriter<'a> {
             close: close_after,
             content_length: None,
             framing: None,
+            head_pending: None,
             produced: 0,
             sent: 0,
             warned_overflow: false,
@@ -230,7 +233,7 @@ impl<'a> ResponseWriter<'a> {
 
     /// Whether the status line and headers have been written.
     pub fn headers_sent(&self) -> bool {
-        self.framing.is_some()
+        self.framing.is_some() && self.head_pending.is_none()
     }
 
     /// Tells the writer the body's length when the application gave no
@@ -311,20 +314,31 @@ impl<'a> ResponseWriter<'a> {
     }
     // ANCHOR_END: build_response_header
 
-    /// Writes the headers now if they are not out yet, followed by `data`
-    /// (already framed), in one write.
-    fn send(&mut self, data: &[u8]) -> Result<(), AppError> {
-        if self.framing.is_some() {
-            if !data.is_empty() {
-                self.output.write(data)?;
-            }
-            return Ok(());
+    /// Decides the framing and builds the headers, once; they are written
+    /// with the first body bytes, so a small response is one write.
+    fn decide(&mut self) -> Result<Framing, AppError> {
+        if let Some(framing) = self.framing {
+            return Ok(framing);
         }
         self.start.mark_headers_sent()?;
-        let (mut bytes, framing) = self.build_response_header()?;
+        let (bytes, framing) = self.build_response_header()?;
+        self.head_pending = Some(bytes);
         self.framing = Some(framing);
-        bytes.extend_from_slice(data);
-        self.output.write(&bytes)?;
+        Ok(framing)
+    }
+
+    /// Writes the headers if they are still pending, then `data` (already
+    /// framed), in one write.
+    fn send(&mut self, data: &[u8]) -> Result<(), AppError> {
+        self.decide()?;
+        match self.head_pending.take() {
+            Some(mut bytes) => {
+                bytes.extend_from_slice(data);
+                self.output.write(&bytes)?;
+            }
+            None if !data.is_empty() => self.output.write(data)?,
+            None => {}
+        }
         Ok(())
     }
 
@@ -336,12 +350,9 @@ impl<'a> ResponseWriter<'a> {
         if data.is_empty() {
             return Ok(());
         }
-        if self.framing.is_none() {
-            // Decide the framing before framing these bytes.
-            self.send(&[])?;
-        }
+        // The framing is decided before these bytes are framed.
+        let framing = self.decide()?;
         self.produced += data.len() as u64;
-        let framing = self.framing.expect("headers are out");
         let mut data = data;
         if let Framing::Length(length) = framing {
             let room = length.saturating_sub(self.sent);
@@ -401,9 +412,12 @@ impl<'a> ResponseWriter<'a> {
     /// Ends the response: headers if none were sent, the chunked terminator,
     /// and the check that a `Content-Length` was honoured.
     fn finish(&mut self) -> Result<(), AppError> {
+        let framing = self.decide()?;
+        if framing == Framing::Chunked && !self.head {
+            return self.send(b"0\r\n\r\n");
+        }
         self.send(&[])?;
         match self.framing {
-            Some(Framing::Chunked) if !self.head => self.output.write(b"0\r\n\r\n")?,
             Some(Framing::Length(length)) if !self.head && self.sent < length => {
                 self.context.logger.warn(
                     "waitress",
@@ -632,7 +646,7 @@ where
             writer.set_known_length(chunk.len() as u64);
         }
         writer.write_body(&chunk).map_err(Failure::from)?;
-        if writer.head && writer.headers_sent() {
+        if writer.head && writer.framing.is_some() {
             return Ok(()); // the rest would not be sent anyway
         }
     }
