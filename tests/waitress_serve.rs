@@ -179,7 +179,7 @@ fn help_and_version() {
 
 #[test]
 fn bad_usage_is_one_line_and_exit_status_2() {
-    let missing = temp_dir("missing").join("nope");
+    let missing = std::env::temp_dir().join(format!("waitress-serve-{}-nope", std::process::id()));
     let missing_static = format!("static:{}", missing.display());
     for (args, expected) in [
         (vec!["--thread=4", "hello"], "unknown option --thread"),
