@@ -52,6 +52,12 @@ use crate::wsgi::{
 };
 
 /// The shape of each access-log line.
+///
+/// ```
+/// use waitress::access_log::{AccessLog, LogFormat};
+/// let app = AccessLog::stderr(waitress::apps::hello).format(LogFormat::Timed);
+/// # drop(app);
+/// ```
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub enum LogFormat {
     /// Apache's Common Log Format: `%h %l %u %t "%r" %>s %b`.
@@ -117,6 +123,15 @@ impl<A: Application> AccessLog<A> {
     /// Logs `app`'s responses to `sink` (a file opened for appending, a
     /// [`MemoryLog`](crate::logging::MemoryLog) in tests) in the Combined
     /// format. Each line is written whole, with one `write_all`.
+    ///
+    /// ```no_run
+    /// use std::fs::OpenOptions;
+    /// use waitress::access_log::AccessLog;
+    ///
+    /// let file = OpenOptions::new().create(true).append(true).open("access.log")?;
+    /// let app = AccessLog::new(waitress::apps::hello, file);
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
     pub fn new<W: Write + Send + 'static>(app: A, sink: W) -> AccessLog<A> {
         AccessLog {
             app,
@@ -127,11 +142,27 @@ impl<A: Application> AccessLog<A> {
     }
 
     /// Logs `app`'s responses to standard error.
+    ///
+    /// ```
+    /// let app = waitress::access_log::AccessLog::stderr(waitress::apps::echo);
+    /// # drop(app);
+    /// ```
     pub fn stderr(app: A) -> AccessLog<A> {
         AccessLog::new(app, io::stderr())
     }
 
     /// Uses `format` for every line.
+    ///
+    /// ```
+    /// use waitress::access_log::{AccessLog, LogFormat};
+    /// use waitress::logging::MemoryLog;
+    /// use waitress::testing::TestRequest;
+    ///
+    /// let lines = MemoryLog::default();
+    /// let app = AccessLog::new(waitress::apps::hello, lines.clone()).format(LogFormat::Common);
+    /// TestRequest::get("/").call(&app).unwrap();
+    /// assert!(lines.contents().ends_with("\"GET / HTTP/1.1\" 200 13\n"));
+    /// ```
     pub fn format(mut self, format: LogFormat) -> AccessLog<A> {
         self.format = format;
         self
@@ -139,6 +170,18 @@ impl<A: Application> AccessLog<A> {
 
     /// Takes `%t` from `clock` instead of the system clock (for tests). The
     /// duration is always measured with the monotonic clock.
+    ///
+    /// ```
+    /// use std::time::UNIX_EPOCH;
+    /// use waitress::access_log::AccessLog;
+    /// use waitress::logging::MemoryLog;
+    /// use waitress::testing::TestRequest;
+    ///
+    /// let lines = MemoryLog::default();
+    /// let app = AccessLog::new(waitress::apps::hello, lines.clone()).clock(|| UNIX_EPOCH);
+    /// TestRequest::get("/").call(&app).unwrap();
+    /// assert!(lines.contents().contains(" [01/Jan/1970:00:00:00 +0000] "));
+    /// ```
     pub fn clock(mut self, clock: fn() -> SystemTime) -> AccessLog<A> {
         self.clock = clock;
         self

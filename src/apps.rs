@@ -121,6 +121,15 @@ pub fn echo(environ: &mut Environ, start_response: &mut dyn StartResponse) -> Ap
 /// The rules are in the [module documentation](self). The root is resolved
 /// (symlinks followed) once, when the application is made; every request's
 /// file is resolved again and must still lie under it.
+///
+/// ```no_run
+/// use waitress::adjustments::Adjustments;
+/// use waitress::apps::StaticFiles;
+///
+/// let files = StaticFiles::new("/srv/www")?;
+/// waitress::server::serve(files, Adjustments::default())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
 #[derive(Clone, Debug)]
 pub struct StaticFiles {
     root: PathBuf,
@@ -145,7 +154,14 @@ enum Resolved {
     AddSlash,
 }
 
-/// What a `Range` header asks of a file of known length.
+/// What a `Range` header asks of a file of known length (see
+/// [`parse_range`]).
+///
+/// ```
+/// use waitress::apps::{parse_range, ByteRange};
+/// let ByteRange::Part { start, end } = parse_range("bytes=2-5", 10) else { panic!() };
+/// assert_eq!(end - start + 1, 4); // Content-Length of the 206
+/// ```
 #[derive(Debug, PartialEq, Eq)]
 pub enum ByteRange {
     /// No usable range: send the whole file (absent, malformed, several
@@ -187,6 +203,11 @@ impl StaticFiles {
     }
 
     /// The directory served, with symlinks resolved.
+    ///
+    /// ```
+    /// let files = waitress::apps::StaticFiles::new("/").unwrap();
+    /// assert_eq!(files.root(), std::path::Path::new("/"));
+    /// ```
     pub fn root(&self) -> &Path {
         &self.root
     }

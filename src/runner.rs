@@ -55,7 +55,15 @@ pub struct CommandLine {
     pub access_log_format: Option<LogFormat>,
 }
 
-/// Where `--access-log` sends its lines.
+/// Where `--access-log` sends its lines. `--access-log=-` (or an empty
+/// value) also means standard error.
+///
+/// ```
+/// use waitress::runner::{parse_args, AccessLogTarget, Command};
+/// let args = ["--access-log=/var/log/app.log", "hello"].map(String::from);
+/// let Ok(Command::Serve(cmdline)) = parse_args(args) else { panic!() };
+/// assert_eq!(cmdline.access_log, Some(AccessLogTarget::File("/var/log/app.log".into())));
+/// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum AccessLogTarget {
     /// `--access-log` alone: standard error, next to the server's log.
