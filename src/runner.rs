@@ -210,6 +210,7 @@ where
             "version" => return Ok(Command::Version),
             "config" => cmdline.config = Some(PathBuf::from(value_for(&flag)?)),
             "app" => cmdline.app = Some(value_for(&flag)?),
+            // ANCHOR: logging_flags
             "log_level" => {
                 let value = value_for(&flag)?;
                 let level = value
@@ -233,6 +234,7 @@ where
                     .map_err(|e| UsageError(format!("{flag}={value}: {e}")))?;
                 cmdline.access_log_format = Some(format);
             }
+            // ANCHOR_END: logging_flags
             _ => {
                 let (spec, negated) = match option(&name) {
                     Some(spec) => (spec, false),
