@@ -311,6 +311,30 @@ fn behind_nginx_over_tcp_and_a_unix_socket() {
     // TODO(lead): once proxy_headers is wired in, assert REMOTE_ADDR/url_scheme
     let upload = get(&nginx, "/unix/upload", &vec![b'u'; 200_000]);
     assert_eq!(upload["BODY_LENGTH"], "200000");
+    for _ in 0..3 {
+        get(&nginx, "/unix/again", b"");
+    }
+    // A Unix peer has no port to tell connections apart; the kernel's table
+    // of Unix sockets shows the connections accepted on our path instead.
+    // Five requests, one at a time, through the keepalive pool: one
+    // connection, still open.
+    if let Some(connected) = connected_unix_sockets(&socket_path) {
+        assert_eq!(connected, 1, "one kept-alive upstream connection");
+    }
+}
+
+/// How many connected sockets the kernel lists for a Unix socket path
+/// (`/proc/net/unix`, Linux only): the server's ends of its connections.
+fn connected_unix_sockets(path: &Path) -> Option<usize> {
+    let table = std::fs::read_to_string("/proc/net/unix").ok()?;
+    let path = path.to_str()?;
+    // Num RefCount Protocol Flags Type St Inode Path; St 03 is connected.
+    let count = table
+        .lines()
+        .map(|line| line.split_whitespace().collect::<Vec<_>>())
+        .filter(|fields| fields.len() == 8 && fields[7] == path && fields[5] == "03")
+        .count();
+    Some(count)
 }
 
 struct RemoveOnDrop(PathBuf);
