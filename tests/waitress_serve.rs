@@ -217,13 +217,18 @@ fn a_port_in_use_is_one_line_and_exit_status_1() {
 
 #[test]
 fn serves_hello_and_exits_0_on_sigterm() {
-    let server = Running::start(&["hello"]);
+    // `--access-log` alone logs to stderr and does not swallow APP.
+    let server = Running::start(&["--access-log", "hello"]);
     let response = server.request("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert!(response.ends_with("\r\n\r\nHello, world!"), "{response}");
     let (status, stderr) = server.stop_with("TERM");
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(stderr.contains("INFO [waitress] Shutting down"), "{stderr}");
+    assert!(
+        stderr.contains("] \"GET / HTTP/1.1\" 200 13 \"-\" \"-\"\n"),
+        "{stderr}"
+    );
 }
 
 #[test]
