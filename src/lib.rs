@@ -24,6 +24,8 @@
 //! | [`wsgi`] | the gateway interface: environ, start_response, body |
 //! | [`proxy_headers`] | trusting `Forwarded` / `X-Forwarded-*` from a proxy |
 //! | [`testing`] | an in-process test client for applications |
+//! | [`apps`] | built-in applications: `hello`, `echo`, static files |
+//! | [`access_log`] | an access-log middleware: Common and Combined Log Formats |
 //! | [`runner`] | the `waitress-serve` command line |
 //! | [`uri`], [`error`], [`httpdate`], [`logging`] | utilities |
 //!
@@ -43,7 +45,9 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod access_log;
 pub mod adjustments;
+pub mod apps;
 pub mod buffers;
 pub mod channel;
 pub mod dispatcher;

@@ -21,7 +21,9 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
+use crate::access_log::LogFormat;
 use crate::adjustments::{Adjustments, Kind, OPTIONS, option, parse_ini};
+use crate::logging::Level;
 
 /// What the command line asks for.
 #[derive(Debug, PartialEq, Eq)]
@@ -43,7 +45,83 @@ pub struct CommandLine {
     pub config: Option<PathBuf>,
     /// The application to serve (`--app=APP` or the one positional argument).
     pub app: Option<String>,
+    /// `--log-level`: the most detailed server log level written
+    /// (default [`Level::Info`]).
+    pub log_level: Option<Level>,
+    /// `--access-log` or `--access-log=FILE`: where the access log goes
+    /// (none by default).
+    pub access_log: Option<AccessLogTarget>,
+    /// `--access-log-format`: `common`, `combined` (default) or `timed`.
+    pub access_log_format: Option<LogFormat>,
 }
+
+/// Where `--access-log` sends its lines. `--access-log=-` (or an empty
+/// value) also means standard error.
+///
+/// ```
+/// use waitress::runner::{parse_args, AccessLogTarget, Command};
+/// let args = ["--access-log=/var/log/app.log", "hello"].map(String::from);
+/// let Ok(Command::Serve(cmdline)) = parse_args(args) else { panic!() };
+/// assert_eq!(cmdline.access_log, Some(AccessLogTarget::File("/var/log/app.log".into())));
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// `--access-log` alone: standard error, next to the server's log.
+    Stderr,
+    /// `--access-log=FILE`: appended to a file (created if missing).
+    File(PathBuf),
+}
+
+// ANCHOR: app_choice
+/// The built-in application APP names (see [`crate::apps`]).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppChoice {
+    /// `hello`: [`crate::apps::hello`].
+    Hello,
+    /// `echo`: [`crate::apps::echo`].
+    Echo,
+    /// `static:DIR`, or a path to a directory: [`crate::apps::StaticFiles`].
+    Static(PathBuf),
+}
+
+impl AppChoice {
+    /// Reads APP. The names `hello` and `echo` win over directories of the
+    /// same name: write `./hello` (or `static:hello`) for those.
+    ///
+    /// ```
+    /// use waitress::runner::AppChoice;
+    /// assert_eq!(AppChoice::parse(Some("echo")), Ok(AppChoice::Echo));
+    /// assert_eq!(AppChoice::parse(Some("static:/srv/www")), Ok(AppChoice::Static("/srv/www".into())));
+    /// assert!(AppChoice::parse(None).is_err());
+    /// assert!(AppChoice::parse(Some("myapp:app")).is_err());
+    /// ```
+    pub fn parse(app: Option<&str>) -> Result<AppChoice, UsageError> {
+        match app {
+            None => Err(UsageError(
+                "specify an application: hello, echo, static:DIR or a directory".to_string(),
+            )),
+            Some("hello") => Ok(AppChoice::Hello),
+            Some("echo") => Ok(AppChoice::Echo),
+            Some(name) => {
+                if let Some(dir) = name.strip_prefix("static:") {
+                    if dir.is_empty() {
+                        return Err(UsageError("static: needs a directory".to_string()));
+                    }
+                    return Ok(AppChoice::Static(PathBuf::from(dir)));
+                }
+                if std::path::Path::new(name).is_dir() {
+                    return Ok(AppChoice::Static(PathBuf::from(name)));
+                }
+                Err(UsageError(format!(
+                    "unknown application {name:?}: use hello, echo, static:DIR or a directory \
+                     (a Rust program cannot import an application by name; build your own \
+                     binary around waitress::server::serve)"
+                )))
+            }
+        }
+    }
+}
+// ANCHOR_END: app_choice
 
 /// Keys that together say where to listen: when the command line gives any
 /// of them, the configuration file's are all dropped.
@@ -132,6 +210,31 @@ where
             "version" => return Ok(Command::Version),
             "config" => cmdline.config = Some(PathBuf::from(value_for(&flag)?)),
             "app" => cmdline.app = Some(value_for(&flag)?),
+            // ANCHOR: logging_flags
+            "log_level" => {
+                let value = value_for(&flag)?;
+                let level = value
+                    .parse::<Level>()
+                    .map_err(|e| UsageError(format!("{flag}={value}: {e}")))?;
+                cmdline.log_level = Some(level);
+            }
+            // Never takes the next argument: `--access-log hello` logs to
+            // standard error and serves hello.
+            "access_log" => {
+                cmdline.access_log = Some(match &inline_value {
+                    None => AccessLogTarget::Stderr,
+                    Some(path) if path.is_empty() || path == "-" => AccessLogTarget::Stderr,
+                    Some(path) => AccessLogTarget::File(PathBuf::from(path)),
+                });
+            }
+            "access_log_format" => {
+                let value = value_for(&flag)?;
+                let format = value
+                    .parse::<LogFormat>()
+                    .map_err(|e| UsageError(format!("{flag}={value}: {e}")))?;
+                cmdline.access_log_format = Some(format);
+            }
+            // ANCHOR_END: logging_flags
             _ => {
                 let (spec, negated) = match option(&name) {
                     Some(spec) => (spec, false),
@@ -183,7 +286,10 @@ where
 pub fn help_text() -> String {
     let mut text = String::from(
         "Usage:\n    waitress-serve [OPTIONS] [APP]\n\n\
-         Serves an application over HTTP/1.1.\n\n\
+         Serves an application over HTTP/1.1. APP is one of:\n\
+        \x20   hello        Hello, world! (and 1 MiB at /big)\n\
+        \x20   echo         the request body back; the environ at /environ\n\
+        \x20   static:DIR   the files under DIR (a directory path alone works too)\n\n\
          Standard options:\n",
     );
     let standard = [
@@ -195,7 +301,19 @@ pub fn help_text() -> String {
         ),
         (
             "--app=APP",
-            "The application to serve (or give it as the one argument).",
+            "The application to serve (or give it as the one argument): hello, echo, static:DIR, or a directory (served as static:DIR).",
+        ),
+        (
+            "--log-level=LEVEL",
+            "error, warn, info or debug: the most detailed server log lines written to stderr. [info]",
+        ),
+        (
+            "--access-log[=FILE]",
+            "Write an access log line per request: to stderr, or appended to FILE. [off]",
+        ),
+        (
+            "--access-log-format=FORMAT",
+            "common (Apache CLF), combined (CLF + referer and user agent) or timed (combined + duration in microseconds). [combined]",
         ),
     ];
     for (flag, help) in standard {
@@ -374,6 +492,50 @@ mod tests {
             serve(&["--", "--odd-name"]).app.as_deref(),
             Some("--odd-name")
         );
+    }
+
+    #[test]
+    fn logging_flags() {
+        let cmdline = serve(&["--log-level=debug", "--access-log", "hello"]);
+        assert_eq!(cmdline.log_level, Some(Level::Debug));
+        assert_eq!(cmdline.access_log, Some(AccessLogTarget::Stderr));
+        assert_eq!(cmdline.app.as_deref(), Some("hello"));
+        assert!(cmdline.settings.is_empty());
+        let cmdline = serve(&[
+            "--access-log=/var/log/a.log",
+            "--access-log-format",
+            "timed",
+        ]);
+        assert_eq!(
+            cmdline.access_log,
+            Some(AccessLogTarget::File("/var/log/a.log".into()))
+        );
+        assert_eq!(cmdline.access_log_format, Some(LogFormat::Timed));
+        assert_eq!(
+            parse(&["--log-level=loud"]),
+            Err(UsageError(
+                "--log-level=loud: expected one of error, warn, info, debug".to_string()
+            ))
+        );
+        assert!(parse(&["--access-log-format=json"]).is_err());
+    }
+
+    #[test]
+    fn applications_by_name_or_directory() {
+        let dir = std::env::temp_dir();
+        let dir_text = dir.to_str().unwrap();
+        assert_eq!(AppChoice::parse(Some("hello")), Ok(AppChoice::Hello));
+        assert_eq!(
+            AppChoice::parse(Some(dir_text)),
+            Ok(AppChoice::Static(dir.clone()))
+        );
+        assert!(AppChoice::parse(Some("static:")).is_err());
+        let error = AppChoice::parse(Some("nosuchapp")).unwrap_err();
+        assert!(
+            error.0.starts_with("unknown application \"nosuchapp\""),
+            "{error}"
+        );
+        assert!(!error.0.contains('\n'), "one line");
     }
 
     #[test]

@@ -1,23 +1,32 @@
-//! `waitress-serve`: serve an application over HTTP/1.1 from the command line.
+//! `waitress-serve`: serve a built-in application over HTTP/1.1.
 //!
-//! `waitress-serve --help` lists every option. This build reads and checks
-//! the configuration; the HTTP server itself (the poll loop, channels and
-//! listeners) is not part of the crate yet, so asking it to serve is an error
-//! that says so rather than a server that pretends to run.
+//! ```text
+//! waitress-serve [OPTIONS] APP      APP: hello | echo | static:DIR | DIR
+//! ```
+//!
+//! `waitress-serve --help` lists every option. On start it prints
+//! `Serving on http://HOST:PORT` for each address; Ctrl-C or SIGTERM stops
+//! accepting, finishes the requests in flight and exits 0. A command line it
+//! cannot use is one line on standard error and exit status 2; a server that
+//! cannot start (the port is taken) is one line and exit status 1.
 #![forbid(unsafe_code)]
 
+use std::fs::OpenOptions;
+use std::io::{self, Write};
 use std::process::ExitCode;
 
-use waitress::runner::{Command, help_text, parse_args};
+use waitress::access_log::AccessLog;
+use waitress::adjustments::Adjustments;
+use waitress::apps::{StaticFiles, echo, hello};
+use waitress::logging::{Level, Logger};
+use waitress::runner::{AccessLogTarget, AppChoice, Command, CommandLine, help_text, parse_args};
+use waitress::server::ServerBuilder;
+use waitress::wsgi::{AppResult, Application, Environ, StartResponse};
 
 fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1)) {
         Ok(command) => command,
-        Err(error) => {
-            eprintln!("waitress-serve: {error}");
-            eprintln!("Try 'waitress-serve --help' for the options.");
-            return ExitCode::from(2);
-        }
+        Err(error) => return usage_error(&error),
     };
     let cmdline = match command {
         Command::Help => {
@@ -30,13 +39,95 @@ fn main() -> ExitCode {
         }
         Command::Serve(cmdline) => cmdline,
     };
-    if let Err(error) = cmdline.adjustments() {
-        eprintln!("waitress-serve: {error}");
-        return ExitCode::from(2);
+    match prepare(&cmdline) {
+        Ok((app, adjustments)) => {
+            let logger = Logger::stderr(cmdline.log_level.unwrap_or(Level::Info));
+            let served = match open_access_log(&cmdline) {
+                Ok(None) => run(app, adjustments, logger),
+                Ok(Some(sink)) => {
+                    let format = cmdline.access_log_format.unwrap_or_default();
+                    run(
+                        AccessLog::new(app, sink).format(format),
+                        adjustments,
+                        logger,
+                    )
+                }
+                Err(error) => return usage_error(&error),
+            };
+            match served {
+                Ok(()) => ExitCode::SUCCESS,
+                Err(error) => {
+                    eprintln!("waitress-serve: {error}");
+                    ExitCode::FAILURE
+                }
+            }
+        }
+        Err(error) => usage_error(&error),
     }
-    eprintln!(
-        "waitress-serve: the configuration is valid, but this build cannot serve yet: \
-         the HTTP server (poll loop, channels, listeners) is not implemented"
-    );
-    ExitCode::from(1)
+}
+
+/// One line on standard error, exit status 2 (the convention for usage).
+fn usage_error(error: &dyn std::fmt::Display) -> ExitCode {
+    eprintln!("waitress-serve: {error} (try --help)");
+    ExitCode::from(2)
+}
+
+/// Everything that can be checked before binding a socket.
+fn prepare(cmdline: &CommandLine) -> Result<(Builtin, Adjustments), String> {
+    let adjustments = cmdline.adjustments()?;
+    let app = match AppChoice::parse(cmdline.app.as_deref()).map_err(|e| e.0)? {
+        AppChoice::Hello => Builtin::Hello,
+        AppChoice::Echo => Builtin::Echo,
+        AppChoice::Static(dir) => {
+            Builtin::Static(StaticFiles::new(&dir).map_err(|e| format!("static: {e}"))?)
+        }
+    };
+    Ok((app, adjustments))
+}
+
+fn open_access_log(cmdline: &CommandLine) -> Result<Option<Box<dyn Write + Send>>, String> {
+    Ok(match &cmdline.access_log {
+        None => None,
+        Some(AccessLogTarget::Stderr) => Some(Box::new(io::stderr())),
+        Some(AccessLogTarget::File(path)) => Some(Box::new(
+            OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(path)
+                .map_err(|e| format!("cannot open access log {}: {e}", path.display()))?,
+        )),
+    })
+}
+
+// ANCHOR: run
+/// What `waitress::server::serve` does, with our logger: bind, say where,
+/// handle Ctrl-C and SIGTERM, serve until one arrives, drain.
+fn run<A: Application>(app: A, adjustments: Adjustments, logger: Logger) -> io::Result<()> {
+    let server = ServerBuilder::new(app, adjustments)
+        .logger(logger)
+        .build()?;
+    for address in server.addresses() {
+        println!("Serving on {address}");
+    }
+    io::stdout().flush()?;
+    server.install_signal_handlers()?;
+    server.run()
+}
+// ANCHOR_END: run
+
+/// The application APP chose.
+enum Builtin {
+    Hello,
+    Echo,
+    Static(StaticFiles),
+}
+
+impl Application for Builtin {
+    fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        match self {
+            Builtin::Hello => hello(environ, start_response),
+            Builtin::Echo => echo(environ, start_response),
+            Builtin::Static(files) => files.call(environ, start_response),
+        }
+    }
 }

@@ -1,0 +1,305 @@
+//! The `waitress-serve` binary, run as a user runs it: usage errors are one
+//! line and exit status 2; it prints where it listens; it serves `hello`,
+//! `echo` and a directory; SIGTERM and Ctrl-C (SIGINT) drain and exit 0.
+//! Every wait is bounded, and a guard kills the child if a test fails.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+const BINARY: &str = env!("CARGO_BIN_EXE_waitress-serve");
+const TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Runs the binary to completion (for commands that exit at once).
+fn run(args: &[&str]) -> Output {
+    let mut child = Command::new(BINARY)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let status = wait_for_exit(&mut child);
+    let mut stdout = Vec::new();
+    let mut stderr = Vec::new();
+    child
+        .stdout
+        .take()
+        .unwrap()
+        .read_to_end(&mut stdout)
+        .unwrap();
+    child
+        .stderr
+        .take()
+        .unwrap()
+        .read_to_end(&mut stderr)
+        .unwrap();
+    Output {
+        status,
+        stdout,
+        stderr,
+    }
+}
+
+fn wait_for_exit(child: &mut Child) -> ExitStatus {
+    let deadline = Instant::now() + TIMEOUT;
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        if Instant::now() > deadline {
+            let _ = child.kill();
+            panic!("waitress-serve did not exit in {TIMEOUT:?}");
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// A running `waitress-serve`, killed on drop if the test did not stop it.
+struct Running {
+    child: Child,
+    address: SocketAddr,
+    stderr: mpsc::Receiver<String>,
+}
+
+impl Running {
+    fn start(args: &[&str]) -> Running {
+        let mut child = Command::new(BINARY)
+            .arg("--listen=127.0.0.1:0")
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        // Read the first stdout line on a thread, so that a binary that
+        // never prints cannot hang the test.
+        let stdout = child.stdout.take().unwrap();
+        let (line_tx, line_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut line = String::new();
+            let _ = BufReader::new(stdout).read_line(&mut line);
+            let _ = line_tx.send(line);
+        });
+        let stderr = child.stderr.take().unwrap();
+        let (err_tx, err_rx) = mpsc::channel();
+        std::thread::spawn(move || {
+            let mut text = String::new();
+            let _ = BufReader::new(stderr).read_to_string(&mut text);
+            let _ = err_tx.send(text);
+        });
+        let mut running = Running {
+            child,
+            address: "127.0.0.1:1".parse().unwrap(),
+            stderr: err_rx,
+        };
+        let line = line_rx
+            .recv_timeout(TIMEOUT)
+            .expect("waitress-serve printed where it listens");
+        let url = line
+            .trim_end()
+            .strip_prefix("Serving on http://")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
+        running.address = url.parse().unwrap();
+        running
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .arg(format!("-{name}"))
+            .arg(self.child.id().to_string())
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    /// Sends the signal, waits for the exit; returns the status and stderr.
+    fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
+        self.signal(signal);
+        let status = wait_for_exit(&mut self.child);
+        let stderr = self.stderr.recv_timeout(TIMEOUT).unwrap_or_default();
+        (status, stderr)
+    }
+
+    fn connect(&self) -> TcpStream {
+        let stream = TcpStream::connect(self.address).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
+        stream
+    }
+
+    /// One request with `Connection: close`; the whole response.
+    fn request(&self, request: &str) -> String {
+        let mut stream = self.connect();
+        stream.write_all(request.as_bytes()).unwrap();
+        let mut response = Vec::new();
+        stream.read_to_end(&mut response).unwrap();
+        String::from_utf8_lossy(&response).into_owned()
+    }
+}
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+fn temp_dir(name: &str) -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("waitress-serve-{}-{name}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn help_and_version() {
+    let output = run(&["--help"]);
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for needle in [
+        "waitress-serve [OPTIONS] [APP]",
+        "static:DIR",
+        "--log-level=LEVEL",
+        "--access-log[=FILE]",
+        "--threads=INT  [4]",
+    ] {
+        assert!(help.contains(needle), "{needle} missing from --help");
+    }
+    let output = run(&["--version"]);
+    assert!(output.status.success());
+    assert_eq!(
+        String::from_utf8(output.stdout).unwrap(),
+        format!("waitress-serve {}\n", env!("CARGO_PKG_VERSION"))
+    );
+}
+
+#[test]
+fn bad_usage_is_one_line_and_exit_status_2() {
+    let missing = std::env::temp_dir().join(format!("waitress-serve-{}-nope", std::process::id()));
+    let missing_static = format!("static:{}", missing.display());
+    for (args, expected) in [
+        (vec!["--thread=4", "hello"], "unknown option --thread"),
+        (vec![], "specify an application"),
+        (vec!["myapp:app"], "unknown application \"myapp:app\""),
+        (vec!["--threads=zero", "hello"], "invalid value for threads"),
+        (vec!["--log-level=loud", "hello"], "--log-level=loud"),
+        (vec![missing_static.as_str()], "static: "),
+        (vec!["hello", "echo"], "provide only one application"),
+    ] {
+        let output = run(&args);
+        let stderr = String::from_utf8(output.stderr).unwrap();
+        assert_eq!(output.status.code(), Some(2), "{args:?}: {stderr}");
+        assert_eq!(stderr.lines().count(), 1, "{args:?}: {stderr}");
+        assert!(
+            stderr.starts_with(&format!("waitress-serve: {expected}")),
+            "{args:?}: {stderr}"
+        );
+        assert!(output.stdout.is_empty());
+    }
+}
+
+#[test]
+fn a_port_in_use_is_one_line_and_exit_status_1() {
+    let taken = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let address = taken.local_addr().unwrap();
+    let output = run(&[&format!("--listen={address}"), "hello"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains(&format!("cannot listen on {address}")),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serves_hello_and_exits_0_on_sigterm() {
+    // `--access-log` alone logs to stderr and does not swallow APP.
+    let server = Running::start(&["--access-log", "hello"]);
+    let response = server.request("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
+    assert!(response.ends_with("\r\n\r\nHello, world!"), "{response}");
+    let (status, stderr) = server.stop_with("TERM");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(stderr.contains("INFO [waitress] Shutting down"), "{stderr}");
+    assert!(
+        stderr.contains("] \"GET / HTTP/1.1\" 200 13 \"-\" \"-\"\n"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn serves_echo_and_exits_0_on_ctrl_c() {
+    let server = Running::start(&["echo"]);
+    let response = server.request(
+        "POST /anything HTTP/1.1\r\nHost: x\r\nContent-Type: text/x-test\r\n\
+         Content-Length: 4\r\nConnection: close\r\n\r\nping",
+    );
+    assert!(
+        response.contains("\r\nContent-Type: text/x-test\r\n"),
+        "{response}"
+    );
+    assert!(response.ends_with("\r\n\r\nping"), "{response}");
+    let (status, _) = server.stop_with("INT");
+    assert_eq!(status.code(), Some(0));
+}
+
+#[test]
+fn serves_a_directory_with_an_access_log_file() {
+    let dir = temp_dir("static");
+    std::fs::write(dir.join("index.html"), "<h1>home</h1>").unwrap();
+    let log_path = dir.join("access.log");
+    let access_log = format!("--access-log={}", log_path.display());
+    let server = Running::start(&[
+        &access_log,
+        "--access-log-format=common",
+        "--log-level=error",
+        dir.to_str().unwrap(),
+    ]);
+    let response = server.request("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(response.ends_with("<h1>home</h1>"), "{response}");
+    let response =
+        server.request("GET /../access.log HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+    assert!(response.starts_with("HTTP/1.1 404 "), "{response}");
+    let (status, stderr) = server.stop_with("TERM");
+    assert_eq!(status.code(), Some(0));
+    // --log-level=error: the INFO shutdown line is not written.
+    assert!(!stderr.contains("Shutting down"), "{stderr}");
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    let lines: Vec<&str> = log.lines().collect();
+    assert_eq!(lines.len(), 2, "{log}");
+    assert!(lines[0].starts_with("127.0.0.1 - - ["), "{log}");
+    assert!(lines[0].ends_with("] \"GET / HTTP/1.1\" 200 13"), "{log}");
+    assert!(
+        lines[1].ends_with("] \"GET /../access.log HTTP/1.1\" 404 14"),
+        "{log}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn sigterm_lets_a_response_in_flight_finish() {
+    let dir = temp_dir("drain");
+    let size = 16 * 1024 * 1024;
+    std::fs::write(dir.join("big.bin"), vec![b'z'; size]).unwrap();
+    let server = Running::start(&[&format!("static:{}", dir.display())]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    // Read a little, so the response is surely under way, then signal.
+    let mut first = [0u8; 1024];
+    stream.read_exact(&mut first).unwrap();
+    server.signal("TERM");
+    let mut rest = Vec::new();
+    stream.read_to_end(&mut rest).unwrap();
+    let total = first.len() + rest.len();
+    let head_end = first.windows(4).position(|w| w == b"\r\n\r\n").unwrap() + 4;
+    assert_eq!(total - head_end, size, "the whole body arrived");
+    let (status, _) = server.stop_with("TERM");
+    assert_eq!(status.code(), Some(0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
