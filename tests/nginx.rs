@@ -154,9 +154,13 @@ http {{
         proxy_set_header Connection "";
         proxy_set_header Host $host;
         proxy_set_header X-Forwarded-For $remote_addr;
-        proxy_set_header X-Forwarded-Proto $scheme;
+        # As a proxy that terminates TLS would say (this one listens in plain
+        # HTTP), so that the scheme the application sees is visibly nginx's.
+        proxy_set_header X-Forwarded-Proto https;
 
-        location /tcp/ {{ proxy_pass http://waitress_tcp/; }}
+        # Connect upstream from 127.0.0.5, so that the proxy's address and
+        # its client's (127.0.0.1) differ.
+        location /tcp/ {{ proxy_bind 127.0.0.5; proxy_pass http://waitress_tcp/; }}
         location /unix/ {{ proxy_pass http://waitress_unix/; }}
     }}
 }}
@@ -257,7 +261,7 @@ fn behind_nginx_over_tcp_and_a_unix_socket() {
     let tcp_address = tcp_listener.local_addr().unwrap();
     let _tcp = Upstream::start(|b| {
         b.tcp_socket(tcp_listener)
-            .set("trusted_proxy", "127.0.0.1")
+            .set("trusted_proxy", "127.0.0.5")
             .unwrap()
     });
     let socket_path = prefix.join("waitress.sock");
@@ -273,9 +277,11 @@ fn behind_nginx_over_tcp_and_a_unix_socket() {
     // client connections (the keepalive pool).
     let reports: Vec<_> = (0..4).map(|_| get(&nginx, "/tcp/hello", b"")).collect();
     let first = &reports[0];
+    // The application sees the client and scheme nginx saw, not nginx.
     assert_eq!(first["REMOTE_ADDR"], "127.0.0.1");
+    assert_eq!(first["wsgi.url_scheme"], "https");
     assert_eq!(first["HTTP_X_FORWARDED_FOR"], "127.0.0.1");
-    assert_eq!(first["HTTP_X_FORWARDED_PROTO"], "http");
+    assert_eq!(first["HTTP_X_FORWARDED_PROTO"], "https");
     assert_eq!(first["HTTP_HOST"], "proxy.example");
     assert_eq!(first["PATH_INFO"], "/hello");
     assert_eq!(first["SERVER_PROTOCOL"], "HTTP/1.1");
@@ -290,25 +296,21 @@ fn behind_nginx_over_tcp_and_a_unix_socket() {
         1,
         "one kept-alive upstream connection: {ports:?}"
     );
-    // TODO(lead): once proxy_headers is wired in, assert REMOTE_ADDR/url_scheme
-    // come from X-Forwarded-For / X-Forwarded-Proto (here both match the raw
-    // values anyway, since nginx and its client are on 127.0.0.1 over http).
-    assert_eq!(first["wsgi.url_scheme"], "http");
 
     // A request body passes through (nginx buffers it, then sends it with
     // a Content-Length).
     let upload = get(&nginx, "/tcp/upload", &vec![b'u'; 200_000]);
     assert_eq!(upload["BODY_LENGTH"], "200000");
 
-    // Over the Unix socket: REMOTE_ADDR is "localhost", which is the
-    // trusted_proxy value to use for a Unix socket.
+    // Over the Unix socket the peer is "localhost", which is the
+    // trusted_proxy value to use there; the client is still nginx's.
     let report = get(&nginx, "/unix/there", b"");
-    assert_eq!(report["REMOTE_ADDR"], "localhost");
+    assert_eq!(report["REMOTE_ADDR"], "127.0.0.1");
+    assert_eq!(report["wsgi.url_scheme"], "https");
     assert_eq!(report["HTTP_X_FORWARDED_FOR"], "127.0.0.1");
-    assert_eq!(report["HTTP_X_FORWARDED_PROTO"], "http");
+    assert_eq!(report["HTTP_X_FORWARDED_PROTO"], "https");
     assert_eq!(report["PATH_INFO"], "/there");
     assert_eq!(report["HTTP_CONNECTION"], "(none)");
-    // TODO(lead): once proxy_headers is wired in, assert REMOTE_ADDR/url_scheme
     let upload = get(&nginx, "/unix/upload", &vec![b'u'; 200_000]);
     assert_eq!(upload["BODY_LENGTH"], "200000");
     for _ in 0..3 {
