@@ -77,6 +77,13 @@ impl Stream {
         };
     }
 
+    fn shutdown_write(&self) {
+        let _ = match self {
+            Stream::Tcp(s) => s.shutdown(Shutdown::Write),
+            Stream::Unix(s) => s.shutdown(Shutdown::Write),
+        };
+    }
+
     pub(crate) fn as_raw_fd(&self) -> RawFd {
         match self {
             Stream::Tcp(s) => s.as_raw_fd(),
@@ -548,6 +555,12 @@ impl Task for ChannelTask {
                 state.close_when_flushed = true;
                 state.requests.clear();
                 state.in_service = false;
+                if state.output.is_empty() {
+                    // Everything is sent: tell the client now. This is a
+                    // shutdown, not a close, so the descriptor stays valid
+                    // until the I/O thread closes it.
+                    shared.stream.shutdown_write();
+                }
                 wake(&shared, &mut state, &server);
                 return;
             }

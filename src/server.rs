@@ -593,6 +593,10 @@ impl IoLoop {
         };
         self.slots[index] = Some(Channel::new(token, stream, info));
         self.open += 1;
+        // Clients usually send their request right after connecting: try to
+        // read it now rather than after another turn of the loop. If it has
+        // not arrived, this costs one system call that says WouldBlock.
+        self.handle_channel(index, POLLIN);
     }
 
     fn handle_channel(&mut self, slot: usize, revents: Events) {

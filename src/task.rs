@@ -271,7 +271,8 @@ impl<'a> ResponseWriter<'a> {
         let keep_alive_possible = !matches!(framing, Framing::UntilClose);
         self.close = self.close || !keep_alive_possible;
 
-        let mut head = String::with_capacity(256);
+        let mut bytes = Vec::with_capacity(256);
+        let mut head = LatinWriter(&mut bytes);
         let _ = write!(
             head,
             "{} {}\r\n",
@@ -286,31 +287,34 @@ impl<'a> ResponseWriter<'a> {
             }
             app_server_header |= name.eq_ignore_ascii_case("server");
             app_date_header |= name.eq_ignore_ascii_case("date");
-            push_header(&mut head, name, value);
+            head.push(name);
+            head.push(": ");
+            head.push(value);
+            head.push("\r\n");
         }
         match framing {
             Framing::Length(length) => {
                 let _ = write!(head, "Content-Length: {length}\r\n");
             }
-            Framing::Chunked => head.push_str("Transfer-Encoding: chunked\r\n"),
+            Framing::Chunked => head.push("Transfer-Encoding: chunked\r\n"),
             Framing::UntilClose | Framing::NoBody => {}
         }
         if self.close {
-            head.push_str("Connection: close\r\n");
+            head.push("Connection: close\r\n");
         } else if self.version == Version::Http10 {
-            head.push_str("Connection: keep-alive\r\n");
+            head.push("Connection: keep-alive\r\n");
         }
         if !app_date_header {
-            head.push_str("Date: ");
-            with_http_date(|date| head.push_str(date));
-            head.push_str("\r\n");
+            head.push("Date: ");
+            with_http_date(|date| head.push(date));
+            head.push("\r\n");
         }
         if let Some(ident) = &self.context.ident {
             let name = if app_server_header { "Via" } else { "Server" };
             let _ = write!(head, "{name}: {ident}\r\n");
         }
-        head.push_str("\r\n");
-        Ok((latin1_bytes(&head), framing))
+        head.push("\r\n");
+        Ok((bytes, framing))
     }
     // ANCHOR_END: build_response_header
 
@@ -695,13 +699,6 @@ impl ErrorTask {
 }
 // ANCHOR_END: error_task
 
-fn push_header(head: &mut String, name: &str, value: &str) {
-    head.push_str(name);
-    head.push_str(": ");
-    head.push_str(value);
-    head.push_str("\r\n");
-}
-
 /// Header text is latin-1 on the wire (the checks allow only U+0000–U+00FF).
 fn latin1_bytes(text: &str) -> Vec<u8> {
     if text.is_ascii() {
@@ -712,12 +709,26 @@ fn latin1_bytes(text: &str) -> Vec<u8> {
         .collect()
 }
 
-/// `fmt::Write` into a byte vector (for chunk sizes, which are ASCII).
+/// Writes text into bytes as latin-1, the encoding of header text on the
+/// wire (the checks allow only U+0000–U+00FF), with a fast path for ASCII.
 struct LatinWriter<'a>(&'a mut Vec<u8>);
+
+impl LatinWriter<'_> {
+    fn push(&mut self, text: &str) {
+        if text.is_ascii() {
+            self.0.extend_from_slice(text.as_bytes());
+        } else {
+            self.0.extend(
+                text.chars()
+                    .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?')),
+            );
+        }
+    }
+}
 
 impl std::fmt::Write for LatinWriter<'_> {
     fn write_str(&mut self, s: &str) -> std::fmt::Result {
-        self.0.extend_from_slice(s.as_bytes());
+        self.push(s);
         Ok(())
     }
 }

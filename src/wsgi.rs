@@ -891,7 +891,8 @@ impl Default for RequestInfo {
 /// assert_eq!(environ.object::<Vec<u32>>("myapp.session"), Some(&vec![1, 2, 3]));
 /// ```
 pub struct Environ {
-    vars: BTreeMap<String, String>,
+    /// CGI keys are `'static` text: borrowed, not allocated per request.
+    vars: BTreeMap<Cow<'static, str>, String>,
     objects: HashMap<String, Box<dyn Any + Send>>,
     input: Input,
     errors: Errors,
@@ -921,7 +922,7 @@ impl Environ {
     /// [`Environ::from_request`]; this is for tests and tools.
     pub fn new() -> Environ {
         let mut vars = BTreeMap::new();
-        vars.insert("wsgi.url_scheme".to_string(), "http".to_string());
+        vars.insert(Cow::Borrowed("wsgi.url_scheme"), "http".to_string());
         Environ {
             vars,
             objects: HashMap::new(),
@@ -952,8 +953,8 @@ impl Environ {
             }
         }
         let mut vars = BTreeMap::new();
-        let mut set = |key: &str, value: String| {
-            vars.insert(key.to_string(), value);
+        let mut set = |key: &'static str, value: String| {
+            vars.insert(Cow::Borrowed(key), value);
         };
         set("REQUEST_METHOD", request.method);
         set("SCRIPT_NAME", prefix);
@@ -972,8 +973,10 @@ impl Environ {
         }
         for (name, value) in request.headers {
             let key = match name.as_str() {
-                "CONTENT_TYPE" | "CONTENT_LENGTH" => name,
-                _ => format!("HTTP_{name}"),
+                "CONTENT_TYPE" => Cow::Borrowed("CONTENT_TYPE"),
+                "CONTENT_LENGTH" => Cow::Borrowed("CONTENT_LENGTH"),
+                "HOST" => Cow::Borrowed("HTTP_HOST"),
+                _ => Cow::Owned(format!("HTTP_{name}")),
             };
             // A header never overwrites a key set above.
             vars.entry(key).or_insert(value);
@@ -995,7 +998,7 @@ impl Environ {
 
     /// Sets a string key, replacing any old value, which is returned.
     pub fn insert(&mut self, key: impl Into<String>, value: impl Into<String>) -> Option<String> {
-        self.vars.insert(key.into(), value.into())
+        self.vars.insert(Cow::Owned(key.into()), value.into())
     }
 
     /// Removes a string key, returning its value.
@@ -1010,7 +1013,7 @@ impl Environ {
 
     /// Every string key and value, in key order.
     pub fn iter(&self) -> impl Iterator<Item = (&str, &str)> {
-        self.vars.iter().map(|(k, v)| (k.as_str(), v.as_str()))
+        self.vars.iter().map(|(k, v)| (k.as_ref(), v.as_str()))
     }
 
     /// Stores a value of any type under a key (middleware's objects: a
