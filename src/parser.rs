@@ -40,6 +40,7 @@
 //! ```
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 use std::hash::{BuildHasher, RandomState};
@@ -144,7 +145,7 @@ pub struct Request {
     /// are joined with `", "`, values are latin-1 with SP/HTAB trimmed. A
     /// chunked request has no `TRANSFER_ENCODING` and a `CONTENT_LENGTH` of
     /// the decoded length.
-    pub headers: Vec<(String, String)>,
+    pub headers: Vec<(Cow<'static, str>, String)>,
     /// The body, positioned at its start (`wsgi.input`).
     pub body: Input,
     /// Whether the client sent `Expect: 100-continue` with a body.
@@ -442,7 +443,7 @@ pub struct RequestParser {
     method: String,
     target: String,
     version: Version,
-    headers: Vec<(String, String)>,
+    headers: Vec<(Cow<'static, str>, String)>,
     header_index: Option<FieldIndex>,
     host_seen: bool,
     content_type_seen: bool,
@@ -651,7 +652,7 @@ impl RequestParser {
             return Ok(());
         }
         let name = cgi_name(field.name);
-        match name.as_str() {
+        match name.as_ref() {
             "HOST" if self.host_seen => return Err(ParseError::DuplicateHeader("Host")),
             "HOST" => self.host_seen = true,
             "CONTENT_TYPE" if self.content_type_seen => {
@@ -817,7 +818,7 @@ impl RequestParser {
             Some(BodyReceiver::Chunked(receiver)) => {
                 let body = receiver.into_input()?;
                 self.headers
-                    .push(("CONTENT_LENGTH".to_string(), body.len().to_string()));
+                    .push((Cow::Borrowed("CONTENT_LENGTH"), body.len().to_string()));
                 body
             }
         };
@@ -845,7 +846,7 @@ struct FieldIndex {
 }
 
 impl FieldIndex {
-    fn new(headers: &[(String, String)]) -> FieldIndex {
+    fn new(headers: &[(Cow<'static, str>, String)]) -> FieldIndex {
         let mut index = FieldIndex {
             hasher: RandomState::new(),
             positions: HashMap::with_capacity(headers.len() * 2),
@@ -861,7 +862,7 @@ impl FieldIndex {
         self.positions.entry(hash).or_insert(position);
     }
 
-    fn find(&self, headers: &[(String, String)], name: &str) -> Option<usize> {
+    fn find(&self, headers: &[(Cow<'static, str>, String)], name: &str) -> Option<usize> {
         let hash = self.hasher.hash_one(name);
         match self.positions.get(&hash) {
             None => None,
@@ -1104,12 +1105,16 @@ fn is_valid_host(value: &str) -> bool {
 }
 
 /// The index of the field named `name` in CGI-keyed headers.
-fn find_header(headers: &[(String, String)], name: &str) -> Option<usize> {
+fn find_header(headers: &[(Cow<'static, str>, String)], name: &str) -> Option<usize> {
     headers.iter().position(|(n, _)| n == name)
 }
 
 /// `Content-Type` → `CONTENT_TYPE`. Names are tokens, hence ASCII.
-fn cgi_name(name: &[u8]) -> String {
+fn cgi_name(name: &[u8]) -> Cow<'static, str> {
+    // The names browsers and proxies send most need no allocation.
+    if let Some(known) = crate::wsgi::known_cgi_name(name) {
+        return Cow::Borrowed(known);
+    }
     let cgi: Vec<u8> = name
         .iter()
         .map(|&byte| match byte {
@@ -1118,7 +1123,7 @@ fn cgi_name(name: &[u8]) -> String {
         })
         .collect();
     // Always valid: the bytes are ASCII. `from_utf8` keeps the allocation.
-    String::from_utf8(cgi).unwrap_or_default()
+    Cow::Owned(String::from_utf8(cgi).unwrap_or_default())
 }
 
 /// Bytes already checked to be ASCII (method, target, most values).

@@ -30,6 +30,8 @@
 //! produced.
 #![forbid(unsafe_code)]
 
+use std::borrow::Cow;
+
 use crate::logging::{Level, Logger, MemoryLog};
 use crate::wsgi::{
     AppError, Application, ClientDisconnected, Environ, Headers, Input, RequestInfo, ResponseError,
@@ -146,12 +148,12 @@ impl TestRequest {
             self.sent_headers
                 .push(("Content-Length".to_string(), self.body.len().to_string()));
         }
-        let mut cgi_headers: Vec<(String, String)> = Vec::new();
+        let mut cgi_headers: Vec<(Cow<'static, str>, String)> = Vec::new();
         for (name, value) in self.sent_headers {
             if name.contains('_') {
                 continue;
             }
-            let key = name.to_ascii_uppercase().replace('-', "_");
+            let key = Cow::Owned(name.to_ascii_uppercase().replace('-', "_"));
             match cgi_headers.iter_mut().find(|(k, _)| *k == key) {
                 Some((_, joined)) => {
                     joined.push_str(", ");
