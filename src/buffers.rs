@@ -169,6 +169,23 @@ impl OverflowableBuffer {
     }
     // ANCHOR_END: append
 
+    /// The queued bytes, when they are in memory: a writer can send them
+    /// without copying them out first.
+    ///
+    /// ```
+    /// use waitress::buffers::OverflowableBuffer;
+    /// let mut queue = OverflowableBuffer::new(1024);
+    /// queue.append(b"abc").unwrap();
+    /// queue.skip(1).unwrap();
+    /// assert_eq!(queue.in_memory(), Some(&b"bc"[..]));
+    /// ```
+    pub fn in_memory(&self) -> Option<&[u8]> {
+        match &self.storage {
+            Storage::Memory { bytes, start } => Some(&bytes[*start..]),
+            Storage::File { .. } => None,
+        }
+    }
+
     /// Copies up to `out.len()` bytes from the front into `out` without
     /// consuming them; returns how many were copied.
     pub fn peek_into(&mut self, out: &mut [u8]) -> io::Result<usize> {

@@ -30,10 +30,11 @@
 #![forbid(unsafe_code)]
 
 use std::collections::VecDeque;
-use std::io::{self, Read, Write};
+use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
@@ -67,6 +68,13 @@ impl Stream {
         match self {
             Stream::Tcp(s) => (&*s).write(buf),
             Stream::Unix(s) => (&*s).write(buf),
+        }
+    }
+
+    fn write_vectored(&self, bufs: &[IoSlice<'_>]) -> io::Result<usize> {
+        match self {
+            Stream::Tcp(s) => (&*s).write_vectored(bufs),
+            Stream::Unix(s) => (&*s).write_vectored(bufs),
         }
     }
 
@@ -111,6 +119,8 @@ pub(crate) struct Token {
 /// Wakes the I/O thread for a channel whose state a worker changed.
 pub(crate) trait Wake: Send + Sync {
     fn wake(&self, token: Token);
+    /// Wakes the loop itself (to offer tasks a full queue refused).
+    fn wake_loop(&self);
 }
 
 /// What every channel of a server shares: the application and settings.
@@ -129,6 +139,9 @@ pub(crate) struct ServerShared {
     pub log_socket_errors: bool,
     pub waker: Arc<dyn Wake>,
     pub dispatcher: Arc<dyn Dispatcher>,
+    /// Some channel holds a task the dispatcher's full queue refused: a
+    /// worker that finishes wakes the loop to offer it again.
+    pub tasks_waiting: AtomicBool,
 }
 
 /// A complete request waiting for a worker, or the error to answer instead.
@@ -359,6 +372,7 @@ impl Channel {
             Err(task) => {
                 self.blocked_task = Some(task);
                 self.want_read = false;
+                server.tasks_waiting.store(true, Ordering::SeqCst);
             }
         }
     }
@@ -532,6 +546,10 @@ impl Task for ChannelTask {
                         if needs_io_thread {
                             wake(&shared, &mut state, &server);
                         }
+                        drop(state);
+                        if server.tasks_waiting.load(Ordering::SeqCst) {
+                            server.waker.wake_loop();
+                        }
                         return;
                     }
                 }
@@ -659,6 +677,44 @@ impl ResponseOutput for ChannelOutput<'_> {
         Ok(())
     }
 
+    fn write_parts(&mut self, mut first: &[u8], mut second: &[u8]) -> io::Result<()> {
+        let mut state = self.wait_for_room()?;
+        if state.output.is_empty() {
+            // Both pieces in one system call (writev), straight from where
+            // they are.
+            while !first.is_empty() || !second.is_empty() {
+                let parts = [IoSlice::new(first), IoSlice::new(second)];
+                match self.shared.stream.write_vectored(&parts) {
+                    Ok(0) => break,
+                    Ok(mut sent) => {
+                        let from_first = sent.min(first.len());
+                        first = &first[from_first..];
+                        sent -= from_first;
+                        second = &second[sent..];
+                    }
+                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
+                    Err(e) => {
+                        state.closed = true;
+                        wake(self.shared, &mut state, self.server);
+                        return Err(e);
+                    }
+                }
+            }
+            state.last_activity = Instant::now();
+        }
+        if !first.is_empty() || !second.is_empty() {
+            state
+                .output
+                .push_bytes(first, self.server.outbuf_overflow)?;
+            state
+                .output
+                .push_bytes(second, self.server.outbuf_overflow)?;
+            wake(self.shared, &mut state, self.server);
+        }
+        Ok(())
+    }
+
     fn write_file(&mut self, file: Box<dyn Read + Send>, len: u64) -> io::Result<u64> {
         let mut state = self.wait_for_room()?;
         state.output.push_file(file, len);
@@ -753,8 +809,16 @@ impl Output {
                         self.segments.pop_front();
                         continue;
                     }
-                    let available = buffer.peek_into(scratch)?;
-                    match write_some(stream, &scratch[..available])? {
+                    // In memory: straight from the buffer; spooled: a block
+                    // at a time through the scratch buffer.
+                    let written = match buffer.in_memory() {
+                        Some(bytes) => write_some(stream, bytes)?,
+                        None => {
+                            let available = buffer.peek_into(scratch)?;
+                            write_some(stream, &scratch[..available])?
+                        }
+                    };
+                    match written {
                         Some(sent) => {
                             buffer.skip(sent as u64)?;
                             self.len -= sent as u64;

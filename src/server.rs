@@ -92,6 +92,10 @@ impl Wake for IoWaker {
             self.trigger.pull();
         }
     }
+
+    fn wake_loop(&self) {
+        self.trigger.pull();
+    }
 }
 // ANCHOR_END: io_waker
 
@@ -229,6 +233,7 @@ impl ServerBuilder {
             log_socket_errors: adjustments.log_socket_errors,
             waker: Arc::clone(&waker) as Arc<dyn Wake>,
             dispatcher: Arc::clone(&dispatcher),
+            tasks_waiting: AtomicBool::new(false),
         });
         Ok(Server {
             listeners,
@@ -435,9 +440,16 @@ impl IoLoop {
     }
 
     fn retry_blocked_tasks(&mut self) {
-        for slot in self.slots.iter_mut().flatten() {
-            if let Some(task) = slot.blocked_task.take() {
-                slot.offer(task, &self.server.shared);
+        let shared = &self.server.shared;
+        if !shared.tasks_waiting.swap(false, Ordering::SeqCst) {
+            return;
+        }
+        for channel in self.slots.iter_mut().flatten() {
+            if let Some(task) = channel.blocked_task.take() {
+                channel.offer(task, shared); // sets tasks_waiting again if refused
+                if channel.blocked_task.is_none() {
+                    channel.want_read = true;
+                }
             }
         }
     }

@@ -60,6 +60,15 @@ pub trait ResponseOutput {
     /// pending (backpressure); an error means the client is gone.
     fn write(&mut self, data: &[u8]) -> io::Result<()>;
 
+    /// Queues two pieces back to back (the headers and a large body) without
+    /// joining them first. The default joins them.
+    fn write_parts(&mut self, first: &[u8], second: &[u8]) -> io::Result<()> {
+        let mut joined = Vec::with_capacity(first.len() + second.len());
+        joined.extend_from_slice(first);
+        joined.extend_from_slice(second);
+        self.write(&joined)
+    }
+
     /// Queues `len` bytes of a file, which the server streams rather than
     /// loads. Returns how many bytes the file really had (at most `len`); fewer
     /// means the response is short and the connection must close.
@@ -336,6 +345,8 @@ impl<'a> ResponseWriter<'a> {
     fn send(&mut self, data: &[u8]) -> Result<(), AppError> {
         self.decide()?;
         match self.head_pending.take() {
+            // A large body is not copied behind the headers.
+            Some(bytes) if data.len() > 16 * 1024 => self.output.write_parts(&bytes, data)?,
             Some(mut bytes) => {
                 bytes.extend_from_slice(data);
                 self.output.write(&bytes)?;

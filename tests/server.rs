@@ -810,3 +810,115 @@ fn the_server_logs_nothing_alarming_for_ordinary_traffic() {
     let log = server.stop().contents();
     assert!(!log.contains("ERROR") && !log.contains("WARNING"), "{log}");
 }
+
+#[test]
+fn a_saturated_bounded_pool_makes_the_server_stop_reading_not_block() {
+    // One worker, a queue of one: the I/O thread must never block on it.
+    // Requests beyond what the pool takes wait (unread) in the sockets, and
+    // every one is answered in the end.
+    fn slow(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        thread::sleep(Duration::from_millis(20));
+        start_response.start_response("200 OK", vec![], None)?;
+        Ok(Body::from("ok"))
+    }
+    let pool = waitress::dispatcher::ThreadedTaskDispatcher::builder()
+        .queue_limit(1)
+        .build();
+    waitress::dispatcher::Dispatcher::set_thread_count(&pool, 1);
+    let adjustments = Adjustments::builder()
+        .listen("127.0.0.1:0")
+        .build()
+        .unwrap();
+    let (logger, _) = Logger::memory(Level::Debug);
+    let server = ServerBuilder::new(slow, adjustments)
+        .logger(logger)
+        .dispatcher(Arc::new(pool))
+        .build()
+        .unwrap();
+    let ListenAddress::Tcp(address) = server.addresses()[0].clone() else {
+        unreachable!()
+    };
+    let handle = server.handle();
+    let io = thread::spawn(move || server.run());
+    let clients: Vec<_> = (0..8)
+        .map(|_| {
+            thread::spawn(move || {
+                let mut stream = TcpStream::connect(address).unwrap();
+                stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+                stream
+                    .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+                    .unwrap();
+                read_response(&mut BufReader::new(stream)).body
+            })
+        })
+        .collect();
+    // Meanwhile the I/O thread still accepts and answers a shutdown quickly.
+    for client in clients {
+        assert_eq!(client.join().unwrap(), b"ok");
+    }
+    handle.shutdown();
+    io.join().unwrap().unwrap();
+}
+
+#[test]
+fn with_lookahead_an_application_can_see_its_client_leave() {
+    // Only a channel that keeps reading (channel_request_lookahead > 0) can
+    // notice end of file while the application runs.
+    fn wait_for_disconnect(
+        environ: &mut Environ,
+        start_response: &mut dyn StartResponse,
+    ) -> AppResult {
+        let deadline = Instant::now() + Duration::from_secs(5);
+        while !environ.client_disconnected() && Instant::now() < deadline {
+            thread::sleep(Duration::from_millis(10));
+        }
+        let seen = if environ.client_disconnected() {
+            "gone"
+        } else {
+            "still there"
+        };
+        writeln!(environ.errors(), "client {seen}")?;
+        start_response.start_response("200 OK", vec![], None)?;
+        Ok(Body::from(seen))
+    }
+    let server = TestServer::start(wait_for_disconnect, |b| b.channel_request_lookahead(2));
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /wait HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(100));
+    drop(stream);
+    let deadline = Instant::now() + TIMEOUT;
+    while !server.log.contents().contains("client ") && Instant::now() < deadline {
+        thread::sleep(Duration::from_millis(10));
+    }
+    assert!(
+        server.log.contents().contains("client gone"),
+        "{}",
+        server.log.contents()
+    );
+}
+
+#[test]
+fn several_listeners_are_served_by_one_loop() {
+    if std::net::TcpListener::bind("[::1]:0").is_err() {
+        eprintln!("no IPv6 loopback here: skipped");
+        return;
+    }
+    let server = TestServer::start(report_client, |_| {
+        Adjustments::builder().listen("127.0.0.1:0 [::1]:0")
+    });
+    assert_eq!(server.addresses.len(), 2);
+    for address in &server.addresses {
+        let ListenAddress::Tcp(address) = address else {
+            unreachable!()
+        };
+        let mut stream = TcpStream::connect(address).unwrap();
+        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let body = String::from_utf8(read_response(&mut BufReader::new(stream)).body).unwrap();
+        assert!(body.starts_with(&address.ip().to_string()), "{body}");
+    }
+}
