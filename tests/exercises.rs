@@ -158,7 +158,7 @@ fn static_root(name: &str) -> PathBuf {
 fn duration_after(text: &str, key: &str) -> Option<Duration> {
     let start = text.find(&format!("{key}: "))? + key.len() + 2;
     let rest = text[start..].trim_start_matches("Some(");
-    let end = rest.find(|c: char| c == ',' || c == ')' || c == ' ' || c == '}')?;
+    let end = rest.find([',', ')', ' ', '}'])?;
     let value = &rest[..end];
     let digits = value.trim_end_matches(|c: char| c.is_alphabetic() || c == 'µ');
     let unit = &value[digits.len()..];
