@@ -360,6 +360,7 @@ fn ch4_a_pipelining_client_does_not_starve_another() {
 // Chapter 5: Parsing HTTP by hand
 // ---------------------------------------------------------------------------
 
+// ANCHOR: ch5_obs_fold
 #[test]
 #[ignore = "exercise: chapter 5"]
 fn ch5_obs_fold_becomes_a_space() {
@@ -372,6 +373,7 @@ fn ch5_obs_fold_becomes_a_space() {
     assert_eq!(request.header("X"), Some("a b"));
     assert_eq!(request.header("Y"), Some("c d"));
 }
+// ANCHOR_END: ch5_obs_fold
 
 #[test]
 #[ignore = "exercise: chapter 5"]
