@@ -591,3 +591,39 @@ fn the_link_checker_notices_a_missing_file_and_heading() {
         Ok(())
     );
 }
+
+/// The lines of a chapter that put an `{{#include}}` after indentation (in a
+/// list item, say): mdBook inserts the file's lines without it, so the
+/// listing ends the list and breaks out of its code fence.
+fn indented_includes(chapter: &str) -> Vec<&str> {
+    chapter
+        .lines()
+        .filter(|line| {
+            let trimmed = line.trim_start();
+            trimmed.starts_with("{{#") && trimmed.len() != line.len()
+        })
+        .collect()
+}
+
+#[test]
+fn every_book_include_starts_its_line() {
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut problems = Vec::new();
+    for chapter_path in markdown_files(&book) {
+        let chapter = fs::read_to_string(&chapter_path).unwrap();
+        for line in indented_includes(&chapter) {
+            problems.push(format!("{}: {}", chapter_path.display(), line.trim()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "indented includes (move them out of the list item):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_indentation_checker_notices_an_include_in_a_list_item() {
+    let chapter = "1. Write it:\n\n   ```rust\n   {{#include ../a.rs:x}}\n   ```\n\n```rust\n{{#include ../b.rs:y}}\n```\n";
+    assert_eq!(indented_includes(chapter), ["   {{#include ../a.rs:x}}"]);
+}
