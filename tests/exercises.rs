@@ -48,6 +48,15 @@ fn healthz<A: Application>(inner: A) -> impl Application {
 }
 // ANCHOR_END: healthz
 
+// ANCHOR: server_timing
+/// EXERCISE (chapter 9): wrap `inner` so that its response carries
+/// `Server-Timing: app;dur=MS`: the milliseconds, with decimals, from the
+/// call to the moment the application calls `start_response`.
+fn server_timing<A: Application>(inner: A) -> impl Application {
+    inner // TODO
+}
+// ANCHOR_END: server_timing
+
 // ANCHOR: log_slow_requests
 /// EXERCISE (chapter 8): wrap `inner` so that a request whose call (body
 /// included) takes `threshold` or longer writes one line to `wsgi.errors`:
@@ -219,6 +228,33 @@ fn ch1_max_request_header_count_must_be_at_least_one() {
     );
     let help = waitress::runner::help_text();
     assert!(help.contains("--max-request-header-count"), "{help}");
+}
+
+#[test]
+#[ignore = "exercise: chapter 1"]
+fn ch1_byte_sizes_accept_units() {
+    let adjustments = Adjustments::builder()
+        .set("max_request_body_size", "2G")
+        .unwrap()
+        .set("inbuf_overflow", "512K")
+        .unwrap()
+        .set("outbuf_high_watermark", "16m")
+        .unwrap()
+        .build()
+        .expect("K, M and G are accepted for byte sizes");
+    assert_eq!(adjustments.max_request_body_size, 2 << 30);
+    assert_eq!(adjustments.inbuf_overflow, 512 << 10);
+    assert_eq!(adjustments.outbuf_high_watermark, 16 << 20);
+    for (key, value) in [
+        ("threads", "4K"),
+        ("max_request_body_size", "1.5M"),
+        ("max_request_body_size", "10MB"),
+        ("max_request_body_size", "M"),
+        ("max_request_body_size", "99999999999G"),
+    ] {
+        let built = Adjustments::builder().set(key, value).unwrap().build();
+        assert!(built.is_err(), "{key} = {value} was accepted");
+    }
 }
 
 // ---------------------------------------------------------------------------
@@ -561,6 +597,42 @@ fn ch9_healthz_passes_everything_else_through() {
     );
 }
 
+fn typed_after_a_while(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    thread::sleep(Duration::from_millis(30));
+    start_response.start_response(
+        "201 Created",
+        headers(&[("Content-Type", "text/csv")]),
+        None,
+    )?;
+    Ok(Body::from("a,b\n"))
+}
+
+#[test]
+#[ignore = "exercise: chapter 9"]
+fn ch9_server_timing_measures_the_application() {
+    let app = server_timing(typed_after_a_while);
+    let response = TestRequest::get("/report.csv").call(&app).unwrap();
+    let timing = response
+        .header("Server-Timing")
+        .expect("a Server-Timing header");
+    let millis: f64 = timing
+        .strip_prefix("app;dur=")
+        .and_then(|ms| ms.parse().ok())
+        .unwrap_or_else(|| panic!("not app;dur=MS: {timing:?}"));
+    assert!((25.0..5000.0).contains(&millis), "{timing}");
+}
+
+#[test]
+#[ignore = "exercise: chapter 9"]
+fn ch9_server_timing_keeps_the_response() {
+    let app = server_timing(typed_after_a_while);
+    let response = TestRequest::get("/").call(&app).unwrap();
+    assert_eq!(response.status, "201 Created");
+    assert_eq!(response.header("Content-Type"), Some("text/csv"));
+    assert_eq!(response.text(), "a,b\n");
+    assert_eq!(response.headers.len(), 2, "{:?}", response.headers);
+}
+
 // ---------------------------------------------------------------------------
 // Chapter 10: Configuration and waitress-serve
 // ---------------------------------------------------------------------------
@@ -603,6 +675,33 @@ fn ch10_if_none_match_gives_a_304() {
         .call(&app)
         .unwrap();
     assert_eq!(stale.status_code(), 200);
+    let _ = fs::remove_dir_all(root);
+}
+
+#[test]
+#[ignore = "exercise: chapter 10"]
+fn ch10_if_range_accepts_the_etag() {
+    let root = static_root("if-range");
+    let app = StaticFiles::new(&root).unwrap();
+    let first = TestRequest::get("/hello.txt").call(&app).unwrap();
+    let etag = first.header("ETag").expect("an ETag").to_string();
+    let range = |if_range: &str| {
+        TestRequest::get("/hello.txt")
+            .header("Range", "bytes=0-4")
+            .header("If-Range", if_range)
+            .call(&app)
+            .unwrap()
+    };
+    let partial = range(&etag);
+    assert_eq!(partial.status_code(), 206);
+    assert_eq!(partial.text(), "Hello");
+    let changed = range("\"other\"");
+    assert_eq!(
+        (changed.status_code(), changed.text().as_str()),
+        (200, "Hello, file!")
+    );
+    let weak = range(&format!("W/{etag}"));
+    assert_eq!(weak.status_code(), 200, "If-Range compares strongly");
     let _ = fs::remove_dir_all(root);
 }
 
