@@ -522,6 +522,37 @@ fn ch7_the_p99_sees_a_queue_behind_a_slow_task() {
     pool.shutdown(true, Duration::from_secs(1));
 }
 
+#[test]
+#[ignore = "exercise: chapter 7"]
+fn ch7_shutdown_names_the_stuck_threads() {
+    let (logger, log) = Logger::memory(Level::Info);
+    let pool = ThreadedTaskDispatcher::builder()
+        .logger(logger)
+        .thread_name_prefix("app")
+        .build();
+    pool.set_thread_count(3);
+    let (started, running_on) = std::sync::mpsc::channel();
+    pool.add_task(Box::new(move || {
+        let name = thread::current().name().unwrap_or("?").to_string();
+        started.send(name).unwrap();
+        thread::sleep(Duration::from_millis(800));
+    }));
+    let stuck = running_on.recv_timeout(TIMEOUT).unwrap();
+    assert_eq!(pool.shutdown(true, Duration::from_millis(50)), 1);
+    let log = log.contents();
+    let line = log
+        .lines()
+        .find(|line| line.contains("still running"))
+        .unwrap_or_else(|| panic!("no warning in {log:?}"));
+    assert!(line.contains(&stuck), "{line:?} does not name {stuck}");
+    let idle = ["app-0", "app-1", "app-2"]
+        .into_iter()
+        .filter(|name| *name != stuck);
+    for name in idle {
+        assert!(!line.contains(name), "{line:?} names the idle {name}");
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Chapter 8: Tasks and response framing
 // ---------------------------------------------------------------------------
@@ -821,4 +852,26 @@ fn ch12_json_escapes_what_json_needs() {
         "{line}"
     );
     assert_eq!(line.lines().count(), 1);
+}
+
+#[test]
+#[ignore = "exercise: chapter 12"]
+fn ch12_refused_requests_reach_the_access_log() {
+    let lines = MemoryLog::default();
+    let app = AccessLog::new(hello, lines.clone()).format(LogFormat::Common);
+    let server = Running::start(app, |b| b);
+    let bad = server.exchange(b"GET /a HTTP/1.1\r\nHost: h\r\nContent-Length: +1\r\n\r\n");
+    assert!(bad.starts_with("HTTP/1.1 400 "), "{bad}");
+    let garbage = server.exchange(b"\x01\x02 nonsense\r\n\r\n");
+    assert!(garbage.starts_with("HTTP/1.0 400 "), "{garbage}");
+    let deadline = Instant::now() + Duration::from_secs(2);
+    let expected = ["\"GET /a HTTP/1.1\" 400 ", "\"-\" 400 "];
+    while !expected.iter().all(|e| lines.contents().contains(e)) {
+        assert!(
+            Instant::now() < deadline,
+            "the access log has {:?}",
+            lines.contents()
+        );
+        thread::sleep(Duration::from_millis(10));
+    }
 }
