@@ -32,6 +32,7 @@ use waitress::proxy_headers::ProxyHeaders;
 use waitress::receiver::ChunkedReceiver;
 use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
 use waitress::sys::Signal;
+use waitress::task::{TaskContext, TaskRequest, WsgiTask};
 use waitress::testing::TestRequest;
 use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
@@ -589,6 +590,47 @@ fn ch8_only_slow_requests_are_logged() {
         loud.errors
             .contents()
             .contains("slow request: POST /upload")
+    );
+}
+
+/// The response a `WsgiTask` writes for `GET /` in HTTP/1.1 with a body of
+/// `chunks` chunks of `size` bytes, of unknown length.
+fn generated_response(chunks: usize, size: usize) -> String {
+    let app = move |_: &mut Environ, start_response: &mut dyn StartResponse| -> AppResult {
+        start_response.start_response("200 OK", headers(&[]), None)?;
+        Ok(Body::from_chunks(vec![vec![b'x'; size]; chunks]))
+    };
+    let (logger, _log) = Logger::memory(Level::Debug);
+    let context = TaskContext {
+        logger,
+        ..TaskContext::default()
+    };
+    let mut output = Vec::new();
+    let outcome = WsgiTask::new(&app, TaskRequest::get("/"), &context).service(&mut output);
+    assert!(!outcome.close, "the connection stays open either way");
+    String::from_utf8_lossy(&output).into_owned()
+}
+
+#[test]
+#[ignore = "exercise: chapter 8"]
+fn ch8_a_small_generated_body_gets_a_content_length() {
+    let small = generated_response(3, 1000);
+    let head = small.split("\r\n\r\n").next().unwrap();
+    assert!(head.contains("\r\nContent-Length: 3000"), "{head}");
+    assert!(!head.contains("Transfer-Encoding"), "{head}");
+    assert!(small.ends_with(&"x".repeat(3000)));
+}
+
+#[test]
+#[ignore = "exercise: chapter 8"]
+fn ch8_a_large_generated_body_is_still_chunked() {
+    let large = generated_response(3, 3000); // 9,000 bytes: above 8 KiB
+    let head = large.split("\r\n\r\n").next().unwrap();
+    assert!(head.contains("Transfer-Encoding: chunked"), "{head}");
+    let small = generated_response(2, 4096); // exactly 8 KiB
+    assert!(
+        small.contains("\r\nContent-Length: 8192\r\n"),
+        "{small:.200}"
     );
 }
 
