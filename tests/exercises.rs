@@ -29,7 +29,7 @@ use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
 use waitress::logging::{Level, Logger, MemoryLog};
 use waitress::parser::{Limits, RequestParser, Status};
 use waitress::proxy_headers::ProxyHeaders;
-use waitress::receiver::ChunkedReceiver;
+use waitress::receiver::{ChunkedReceiver, FixedStreamReceiver};
 use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
 use waitress::sys::Signal;
 use waitress::task::{TaskContext, TaskRequest, WsgiTask};
@@ -481,6 +481,28 @@ fn ch6_the_framing_bound_spares_honest_clients() {
     assert!(
         feed_chunked(30_000, 1).is_some(),
         "30,000 tiny chunks: 150 kB of framing"
+    );
+}
+
+#[test]
+#[ignore = "exercise: chapter 6"]
+fn ch6_a_body_announced_above_the_overflow_goes_to_a_file_at_once() {
+    let mut big = FixedStreamReceiver::new(1_000_000, OverflowableBuffer::new(524_288));
+    assert_eq!(big.received(&[b'x'; 1000]).unwrap(), 1000);
+    assert_eq!(
+        big.buffered_capacity(),
+        0,
+        "no memory for a body bound for a file"
+    );
+    assert_eq!(big.received(&vec![b'y'; 999_000]).unwrap(), 999_000);
+    let input = big.into_input().unwrap();
+    assert!(input.is_file());
+    assert_eq!(input.len(), 1_000_000);
+    let mut small = FixedStreamReceiver::new(100_000, OverflowableBuffer::new(524_288));
+    small.received(&[b'x'; 1000]).unwrap();
+    assert!(
+        small.buffered_capacity() >= 1000,
+        "a body that fits stays in memory"
     );
 }
 
