@@ -102,3 +102,528 @@ fn the_include_checker_notices_a_missing_anchor() {
         ]
     );
 }
+
+// ---------------------------------------------------------------------------
+// `cargo test FILTER` commands in the book match a test.
+// ---------------------------------------------------------------------------
+
+fn rust_files(dir: &Path) -> Vec<PathBuf> {
+    let mut files = Vec::new();
+    for entry in fs::read_dir(dir).expect("the directory exists") {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            files.extend(rust_files(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            files.push(path);
+        }
+    }
+    files
+}
+
+/// The tests a source file defines, by the name `cargo test -- --list`
+/// shows: `prefix` (the module path of the file, `parser::` for
+/// `src/parser.rs`, empty for `tests/*.rs`), then the enclosing `mod`s, then
+/// the function. A test is a `fn` whose attributes include `#[test]` (which
+/// is also how tests inside `proptest! { }` are written).
+fn test_names(source: &str, prefix: &str) -> Vec<String> {
+    let mut names = Vec::new();
+    // Enclosing modules by indentation: (indent, name).
+    let mut modules: Vec<(usize, String)> = Vec::new();
+    let mut is_test = false;
+    for line in source.lines() {
+        let code = line.trim_start();
+        let indent = line.len() - code.len();
+        if code.is_empty() || code.starts_with("//") {
+            continue;
+        }
+        if code == "}" || code.starts_with("} ") {
+            continue;
+        }
+        modules.retain(|(level, _)| *level < indent);
+        let item = code
+            .strip_prefix("pub(crate) ")
+            .or_else(|| code.strip_prefix("pub "))
+            .unwrap_or(code);
+        if let Some(rest) = item.strip_prefix("mod ") {
+            if let Some(name) = rest.strip_suffix('{') {
+                modules.push((indent, name.trim().to_string()));
+            }
+            is_test = false;
+        } else if code.starts_with("#[test]") {
+            is_test = true;
+        } else if code.starts_with("#[") {
+            // Other attributes (`#[ignore]`, `#[cfg(..)]`) keep the state.
+        } else if let Some(rest) = item.strip_prefix("fn ") {
+            if is_test {
+                let name: String = rest
+                    .chars()
+                    .take_while(|c| c.is_alphanumeric() || *c == '_')
+                    .collect();
+                let mut full = prefix.to_string();
+                for (_, module) in &modules {
+                    full.push_str(module);
+                    full.push_str("::");
+                }
+                full.push_str(&name);
+                names.push(full);
+            }
+            is_test = false;
+        } else {
+            is_test = false;
+        }
+    }
+    names
+}
+
+/// The module path `cargo test --lib` gives the tests of a file in `src/`:
+/// `src/parser.rs` → `parser::`, `src/lib.rs` → ``.
+fn module_prefix(root: &Path, file: &Path) -> String {
+    let relative = file.strip_prefix(root.join("src")).unwrap();
+    let mut parts: Vec<String> = relative
+        .with_extension("")
+        .iter()
+        .map(|part| part.to_string_lossy().into_owned())
+        .collect();
+    if parts.first().is_some_and(|p| p == "bin") {
+        parts.remove(0); // a binary's own tests: `tests::name`
+        parts.remove(0);
+    }
+    if parts
+        .last()
+        .is_some_and(|p| p == "lib" || p == "main" || p == "mod")
+    {
+        parts.pop();
+    }
+    parts.iter().map(|p| format!("{p}::")).collect()
+}
+
+/// Which tests a `cargo test` command can run.
+#[derive(Debug, Default)]
+struct TestIndex {
+    /// `src/` unit tests, by full path.
+    unit: Vec<String>,
+    /// `tests/NAME.rs` → its tests.
+    integration: Vec<(String, Vec<String>)>,
+    /// Files in `src/` (relative paths): doc tests are named after them.
+    sources: Vec<String>,
+}
+
+impl TestIndex {
+    fn of_crate(root: &Path) -> TestIndex {
+        let mut index = TestIndex::default();
+        for file in rust_files(&root.join("src")) {
+            let source = fs::read_to_string(&file).unwrap();
+            index
+                .unit
+                .extend(test_names(&source, &module_prefix(root, &file)));
+            let relative = file.strip_prefix(root).unwrap();
+            index.sources.push(relative.to_string_lossy().into_owned());
+        }
+        for file in fs::read_dir(root.join("tests")).unwrap() {
+            let file = file.unwrap().path();
+            if file.extension().is_some_and(|e| e == "rs") {
+                let name = file.file_stem().unwrap().to_string_lossy().into_owned();
+                let source = fs::read_to_string(&file).unwrap();
+                index.integration.push((name, test_names(&source, "")));
+            }
+        }
+        index
+    }
+
+    /// Why `command` (the words after `cargo test`) would run no test, if it would not.
+    fn check(&self, command: &str) -> Result<(), String> {
+        let words: Vec<&str> = command.split_whitespace().collect();
+        let mut targets: Vec<String> = Vec::new();
+        let (mut lib, mut doc, mut exact, mut other_target) = (false, false, false, false);
+        let mut filters = Vec::new();
+        let mut after_dashes = false;
+        let mut i = 0;
+        while i < words.len() {
+            let word = words[i];
+            match word {
+                "--" if !after_dashes => after_dashes = true,
+                "--test" if !after_dashes => {
+                    i += 1;
+                    targets.push(words.get(i).ok_or("--test without a name")?.to_string());
+                }
+                "--lib" => lib = true,
+                "--doc" => doc = true,
+                "--exact" => exact = true,
+                "--example" | "--bin" | "--bench" | "-p" | "--package" | "--features" | "-j" => {
+                    other_target |= matches!(word, "--example" | "--bin" | "--bench");
+                    i += 1;
+                }
+                _ if word.starts_with('-') => {}
+                _ => filters.push(word.to_string()),
+            }
+            i += 1;
+        }
+        if other_target {
+            return Ok(()); // examples, binaries and benches: not indexed
+        }
+        let mut candidates: Vec<&str> = Vec::new();
+        let everything = targets.is_empty() && !lib && !doc;
+        for target in &targets {
+            let Some((_, tests)) = self.integration.iter().find(|(name, _)| name == target) else {
+                return Err(format!("no tests/{target}.rs"));
+            };
+            candidates.extend(tests.iter().map(String::as_str));
+        }
+        if lib || everything {
+            candidates.extend(self.unit.iter().map(String::as_str));
+        }
+        if everything {
+            for (_, tests) in &self.integration {
+                candidates.extend(tests.iter().map(String::as_str));
+            }
+        }
+        if doc || everything {
+            candidates.extend(self.sources.iter().map(String::as_str));
+        }
+        if candidates.is_empty() {
+            return Err("selects no test at all".to_string());
+        }
+        for filter in &filters {
+            let matches = |name: &&str| {
+                if exact {
+                    *name == filter
+                } else {
+                    name.contains(filter.as_str())
+                }
+            };
+            if !candidates.iter().any(matches) {
+                return Err(format!("the filter {filter:?} matches no test"));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Every `cargo test ...` command in a fenced code block, without a leading
+/// `$ ` and without its trailing `# comment`.
+fn cargo_test_commands(chapter: &str) -> Vec<String> {
+    let mut commands = Vec::new();
+    let mut fenced = false;
+    for line in chapter.lines() {
+        let trimmed = line.trim_start();
+        if trimmed.starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if !fenced {
+            continue;
+        }
+        let command = trimmed.strip_prefix("$ ").unwrap_or(trimmed);
+        let command = command.split(" #").next().unwrap();
+        let command = command.split(['|', ';', '&']).next().unwrap();
+        if let Some(rest) = command.strip_prefix("cargo test") {
+            if rest.is_empty() || rest.starts_with(' ') {
+                commands.push(rest.trim().to_string());
+            }
+        }
+    }
+    commands
+}
+
+/// Every `cargo test FILTER` that the book shows in a code block runs at
+/// least one test. The list of tests is built from the sources, not from
+/// `cargo test -- --list` (which would build every test binary): a test is
+/// a `fn` marked `#[test]` (proptest's included), named as `--list` names it
+/// (`parser::tests::name` for a unit test in `src/parser.rs`, `name` in
+/// `tests/NAME.rs`), and a filter matches when it is part of a name. Known
+/// limits: doc tests are matched by their file's path only (`cargo test
+/// --doc proxy_headers`), tests made by other macros are not seen, and a
+/// `#[cfg]`'d test counts on every platform.
+#[test]
+fn every_cargo_test_command_in_the_book_runs_a_test() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let index = TestIndex::of_crate(root);
+    assert!(
+        index.unit.len() > 50 && index.integration.len() > 10,
+        "{index:?}"
+    );
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for chapter_path in markdown_files(&root.join("book/src")) {
+        let chapter = fs::read_to_string(&chapter_path).unwrap();
+        for command in cargo_test_commands(&chapter) {
+            checked += 1;
+            if let Err(why) = index.check(&command) {
+                problems.push(format!(
+                    "{}: `cargo test {command}`: {why}",
+                    chapter_path.display()
+                ));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    assert!(
+        checked > 30,
+        "the book shows its tests ({checked} commands)"
+    );
+}
+
+#[test]
+fn the_test_filter_checker_notices_a_filter_that_matches_nothing() {
+    let source = "fn helper() {}\n#[test]\nfn top() {}\nmod tests {\n    use super::*;\n\n    #[test]\n    #[ignore = \"exercise\"]\n    fn inner_one() {}\n\n    fn not_a_test() {}\n}\nproptest! {\n    #[test]\n    fn a_property(x in 0..1u8) {}\n}\n";
+    assert_eq!(
+        test_names(source, "parser::"),
+        [
+            "parser::top",
+            "parser::tests::inner_one",
+            "parser::a_property"
+        ]
+    );
+    let index = TestIndex {
+        unit: vec!["parser::tests::inner_one".to_string()],
+        integration: vec![("server".to_string(), vec!["pipelined_requests".to_string()])],
+        sources: vec!["src/parser.rs".to_string()],
+    };
+    assert_eq!(index.check("--test server pipelined"), Ok(()));
+    assert_eq!(index.check("--lib parser::tests"), Ok(()));
+    assert_eq!(index.check("--doc parser"), Ok(()));
+    assert_eq!(index.check("inner"), Ok(()));
+    assert!(index.check("--test server pipelnied").is_err(), "a typo");
+    assert!(index.check("--test sever").is_err(), "no such file");
+    assert!(index.check("--lib pipelined").is_err(), "wrong binary");
+    assert!(index.check("--test server -- --exact pipelined").is_err());
+    assert_eq!(index.check("--test server -- --ignored pipelined_"), Ok(()));
+    let commands = cargo_test_commands(
+        "cargo test nope\n```sh\n$ cargo test --test server x   # why\ncargo run\n```\n",
+    );
+    assert_eq!(commands, ["--test server x"]);
+}
+
+// ---------------------------------------------------------------------------
+// Relative links point somewhere.
+// ---------------------------------------------------------------------------
+
+/// The id mdBook gives a heading: lower case, spaces to `-`, only
+/// alphanumerics, `-` and `_` kept (markup such as backticks dropped).
+fn heading_id(heading: &str) -> String {
+    heading
+        .chars()
+        .filter_map(|c| {
+            if c.is_alphanumeric() || c == '_' || c == '-' {
+                Some(c.to_lowercase().next().unwrap())
+            } else if c.is_whitespace() {
+                Some('-')
+            } else {
+                None
+            }
+        })
+        .collect()
+}
+
+/// The ids of a chapter's headings (outside code blocks); a repeated id
+/// gets `-1`, `-2`, as mdBook does.
+fn heading_ids(chapter: &str) -> Vec<String> {
+    let mut ids: Vec<String> = Vec::new();
+    let mut fenced = false;
+    for line in chapter.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced || !line.starts_with('#') {
+            continue;
+        }
+        let text = line.trim_start_matches('#');
+        if !text.starts_with(' ') {
+            continue;
+        }
+        let id = heading_id(text.trim());
+        let repeats = ids
+            .iter()
+            .filter(|seen| *seen == &id || seen.starts_with(&format!("{id}-")))
+            .count();
+        ids.push(if repeats == 0 {
+            id
+        } else {
+            format!("{id}-{repeats}")
+        });
+    }
+    ids
+}
+
+/// Every link target in a chapter, outside code: `[text](target)`,
+/// `![alt](target)`, `[name]: target`, `href="target"` and `src="target"`.
+fn link_targets(chapter: &str) -> Vec<String> {
+    let mut targets = Vec::new();
+    let mut fenced = false;
+    for line in chapter.lines() {
+        if line.trim_start().starts_with("```") {
+            fenced = !fenced;
+            continue;
+        }
+        if fenced {
+            continue;
+        }
+        // Drop inline code spans.
+        let text: String = line.split('`').step_by(2).collect::<Vec<_>>().join(" ");
+        let mut rest = text.as_str();
+        while let Some(start) = rest.find("](") {
+            let after = &rest[start + 2..];
+            let end = after.find(')').unwrap_or(after.len());
+            targets.push(
+                after[..end]
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_string(),
+            );
+            rest = &after[end..];
+        }
+        for attribute in ["href=\"", "src=\""] {
+            let mut rest = text.as_str();
+            while let Some(start) = rest.find(attribute) {
+                let after = &rest[start + attribute.len()..];
+                let end = after.find('"').unwrap_or(after.len());
+                targets.push(after[..end].to_string());
+                rest = &after[end..];
+            }
+        }
+        if let Some(reference) = text.trim_start().strip_prefix('[') {
+            if let Some((_, target)) = reference.split_once("]: ") {
+                targets.push(target.split_whitespace().next().unwrap_or("").to_string());
+            }
+        }
+    }
+    targets
+}
+
+/// Why a relative `target` in the chapter at `chapter_path` points nowhere.
+fn check_link(chapter_path: &Path, chapter: &str, target: &str) -> Result<(), String> {
+    if target.contains("://") || target.starts_with("mailto:") || target.is_empty() {
+        return Ok(());
+    }
+    let (file, anchor) = match target.split_once('#') {
+        Some((file, anchor)) => (file, Some(anchor)),
+        None => (target, None),
+    };
+    let linked_text;
+    let linked = if file.is_empty() {
+        chapter
+    } else {
+        let path = chapter_path.parent().unwrap().join(file);
+        if !path.exists() {
+            return Err(format!("no file {file}"));
+        }
+        if anchor.is_none() {
+            return Ok(());
+        }
+        linked_text = fs::read_to_string(&path).map_err(|e| format!("{file}: {e}"))?;
+        &linked_text
+    };
+    match anchor {
+        Some(anchor) if !heading_ids(linked).iter().any(|id| id == anchor) => {
+            Err(format!("no heading with the id {anchor:?}"))
+        }
+        _ => Ok(()),
+    }
+}
+
+/// Every relative link in the book points to a file that exists, and a
+/// `#anchor` to a heading that has that id. `SUMMARY.md` is left to
+/// `mdbook build`, which reports a chapter it cannot find.
+#[test]
+fn every_relative_link_in_the_book_points_somewhere() {
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut checked = 0;
+    let mut problems = Vec::new();
+    for chapter_path in markdown_files(&book) {
+        if chapter_path.ends_with("SUMMARY.md") {
+            continue;
+        }
+        let chapter = fs::read_to_string(&chapter_path).unwrap();
+        for target in link_targets(&chapter) {
+            checked += 1;
+            if let Err(why) = check_link(&chapter_path, &chapter, &target) {
+                problems.push(format!("{}: ({target}): {why}", chapter_path.display()));
+            }
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "broken links:\n{}",
+        problems.join("\n")
+    );
+    assert!(
+        checked > 0,
+        "the chapters link to each other ({checked} links)"
+    );
+}
+
+#[test]
+fn the_link_checker_notices_a_missing_file_and_heading() {
+    assert_eq!(
+        heading_id("`poll(2)` without the `libc` crate"),
+        "poll2-without-the-libc-crate"
+    );
+    assert_eq!(
+        heading_id("Forwarded vs X-Forwarded-*"),
+        "forwarded-vs-x-forwarded-"
+    );
+    assert_eq!(
+        heading_ids("# A\n```\n# not a heading\n```\n## A\n### B c\n"),
+        ["a", "a-1", "b-c"]
+    );
+    let chapter = "# Top\nSee [here](#top), [there](introduction.md#how-to-read-it), \
+                   `[not](code.md)` and ![map](architecture.svg).\n[ref]: gone.md\n";
+    assert_eq!(
+        link_targets(chapter),
+        [
+            "#top",
+            "introduction.md#how-to-read-it",
+            "architecture.svg",
+            "gone.md"
+        ]
+    );
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let here = book.join("introduction.md");
+    assert_eq!(check_link(&here, chapter, "#top"), Ok(()));
+    assert!(check_link(&here, chapter, "#bottom").is_err());
+    assert_eq!(check_link(&here, chapter, "parser.md"), Ok(()));
+    assert!(check_link(&here, chapter, "parsr.md").is_err());
+    assert!(check_link(&here, chapter, "parser.md#no-such-heading").is_err());
+    assert_eq!(
+        check_link(&here, chapter, "https://example.com/x.md"),
+        Ok(())
+    );
+}
+
+/// The lines of a chapter that put an `{{#include}}` after indentation (in a
+/// list item, say): mdBook inserts the file's lines without it, so the
+/// listing ends the list and breaks out of its code fence.
+fn indented_includes(chapter: &str) -> Vec<&str> {
+    chapter
+        .lines()
+        .filter(|line| {
+            let trimmed = line.trim_start();
+            trimmed.starts_with("{{#") && trimmed.len() != line.len()
+        })
+        .collect()
+}
+
+#[test]
+fn every_book_include_starts_its_line() {
+    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
+    let mut problems = Vec::new();
+    for chapter_path in markdown_files(&book) {
+        let chapter = fs::read_to_string(&chapter_path).unwrap();
+        for line in indented_includes(&chapter) {
+            problems.push(format!("{}: {}", chapter_path.display(), line.trim()));
+        }
+    }
+    assert!(
+        problems.is_empty(),
+        "indented includes (move them out of the list item):\n{}",
+        problems.join("\n")
+    );
+}
+
+#[test]
+fn the_indentation_checker_notices_an_include_in_a_list_item() {
+    let chapter = "1. Write it:\n\n   ```rust\n   {{#include ../a.rs:x}}\n   ```\n\n```rust\n{{#include ../b.rs:y}}\n```\n";
+    assert_eq!(indented_includes(chapter), ["   {{#include ../a.rs:x}}"]);
+}
