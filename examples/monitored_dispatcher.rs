@@ -82,11 +82,14 @@ impl Dispatcher for MonitoredDispatcher {
     }
 
     fn try_add_task(&self, task: Box<dyn Task>) -> Result<(), Box<dyn Task>> {
-        // On refusal the caller gets its task back still wrapped; that is
-        // fine, since a `Counted` is a task too, and counts when it runs.
+        // Count first: once queued, the task may run (and be counted as
+        // completed) before `try_add_task` even returns. On refusal the
+        // caller gets its task back still wrapped; that is fine, since a
+        // `Counted` is a task too, and counts when it runs.
+        self.counters.queued.fetch_add(1, Ordering::Relaxed);
         let result = self.inner.try_add_task(self.wrap(task));
-        if result.is_ok() {
-            self.counters.queued.fetch_add(1, Ordering::Relaxed);
+        if result.is_err() {
+            self.counters.queued.fetch_sub(1, Ordering::Relaxed);
         }
         result
     }
