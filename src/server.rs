@@ -362,10 +362,11 @@ impl IoLoop {
 
     // ANCHOR: loop
     fn run(&mut self) -> io::Result<()> {
+        // `serve` and waitress-serve print the addresses; this is for logs.
         for (_, address) in &self.server.listeners {
             self.server
                 .logger
-                .info("waitress", format_args!("Serving on {address}"));
+                .debug("waitress", format_args!("Serving on {address}"));
         }
         loop {
             if self.shutdown_deadline.is_none() && self.shutdown_requested() {
