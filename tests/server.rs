@@ -922,3 +922,60 @@ fn several_listeners_are_served_by_one_loop() {
         assert!(body.starts_with(&address.ip().to_string()), "{body}");
     }
 }
+
+#[test]
+fn arbitrary_bytes_from_clients_never_stop_the_server() {
+    // Fragments of HTTP and random bytes, mixed: every connection ends with
+    // the client's end of file, and afterwards the server still answers.
+    let pieces: [&[u8]; 16] = [
+        b"GET / HTTP/1.1\r\n",
+        b"Host: x\r\n",
+        b"\r\n",
+        b"Transfer-Encoding: chunked\r\n",
+        b"Content-Length: 5\r\n",
+        b"5\r\nhello\r\n",
+        b"0\r\n\r\n",
+        b"Expect: 100-continue\r\n",
+        b"\n",
+        b"\r",
+        b"\x00",
+        b"\xff",
+        b"POST /x HTTP/1.0\r\n",
+        b"FFFFFFFFFFFFFFFFFFFF\r\n",
+        b"GET * HTTP/1.1\r\n",
+        b"Connection: close, te\r\n",
+    ];
+    let mut seed: u64 = 0x2545_f491_4f6c_dd1d;
+    let mut random = move || {
+        seed ^= seed << 13;
+        seed ^= seed >> 7;
+        seed ^= seed << 17;
+        seed
+    };
+    let server = TestServer::start(echo, |b| b);
+    for _ in 0..300 {
+        let mut wire = Vec::new();
+        for _ in 0..random() % 24 + 1 {
+            if random() % 5 == 0 {
+                wire.push(random() as u8);
+            } else {
+                wire.extend_from_slice(pieces[(random() % 16) as usize]);
+            }
+        }
+        let mut stream = server.connect();
+        let _ = stream.write_all(&wire);
+        let _ = stream.shutdown(std::net::Shutdown::Write);
+        let mut answer = Vec::new();
+        let _ = stream.read_to_end(&mut answer);
+    }
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /alive HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    assert_eq!(
+        read_response(&mut BufReader::new(stream)).body,
+        b"/alive 0 false|"
+    );
+    let log = server.stop().contents();
+    assert!(!log.contains("panicked"), "{log}");
+}
