@@ -12,7 +12,7 @@
 //! | module | concern |
 //! |---|---|
 //! | [`adjustments`] | every setting, from Rust code, command-line flags or an ini file |
-//! | [`sys`] | the only `unsafe` code: `poll(2)` and signals through FFI |
+//! | [`sys`] | the one FFI module: `poll(2)`, sockets and signals (every other module forbids `unsafe_code`) |
 //! | [`trigger`] | waking the I/O thread from another thread |
 //! | [`server`] | listeners and the poll loop |
 //! | [`channel`] | one connection: read, parse, queue requests, buffer output |
