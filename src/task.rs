@@ -496,7 +496,6 @@ impl<'a> WsgiTask<'a> {
             request,
             context,
         } = self;
-        let path = request.info.target.clone();
         let head = request.info.method == "HEAD";
         let version = request.version;
         let mut environ = Environ::from_request(
@@ -506,7 +505,8 @@ impl<'a> WsgiTask<'a> {
         );
         let mut writer = ResponseWriter::new(output, context, version, head, request.close_after);
         let result = run_application(app, &mut environ, &mut writer);
-        drop(environ);
+        // For the log: the target as the client sent it (read only on failure).
+        let path = || environ.get("REQUEST_URI").unwrap_or("").to_string();
         match result {
             Ok(()) => TaskOutcome {
                 close: writer.close,
@@ -516,7 +516,7 @@ impl<'a> WsgiTask<'a> {
             Err(failure) if failure.client_gone => {
                 context.logger.info(
                     "waitress",
-                    format_args!("Client disconnected while serving {path}"),
+                    format_args!("Client disconnected while serving {}", path()),
                 );
                 TaskOutcome {
                     close: true,
@@ -527,7 +527,7 @@ impl<'a> WsgiTask<'a> {
             Err(failure) => {
                 context.logger.error(
                     "waitress",
-                    format_args!("Exception while serving {path}: {}", failure.message),
+                    format_args!("Exception while serving {}: {}", path(), failure.message),
                 );
                 if writer.headers_sent() {
                     // Too late for a 500: close, and a chunked body stays
