@@ -649,39 +649,16 @@ impl ChannelOutput<'_> {
 }
 
 impl ResponseOutput for ChannelOutput<'_> {
-    fn write(&mut self, mut data: &[u8]) -> io::Result<()> {
-        let mut state = self.wait_for_room()?;
-        if state.output.is_empty() {
-            // Nothing is queued ahead: try the socket directly (it is
-            // nonblocking), which saves the I/O thread a wake-up.
-            while !data.is_empty() {
-                match self.shared.stream.write(data) {
-                    Ok(0) => break,
-                    Ok(sent) => data = &data[sent..],
-                    Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                    Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
-                    Err(e) => {
-                        // Broken: mark it, and let the I/O thread close it.
-                        state.closed = true;
-                        wake(self.shared, &mut state, self.server);
-                        return Err(e);
-                    }
-                }
-            }
-            state.last_activity = Instant::now();
-        }
-        if !data.is_empty() {
-            state.output.push_bytes(data, self.server.outbuf_overflow)?;
-            wake(self.shared, &mut state, self.server);
-        }
-        Ok(())
+    fn write(&mut self, data: &[u8]) -> io::Result<()> {
+        self.write_parts(data, &[])
     }
 
     fn write_parts(&mut self, mut first: &[u8], mut second: &[u8]) -> io::Result<()> {
         let mut state = self.wait_for_room()?;
         if state.output.is_empty() {
-            // Both pieces in one system call (writev), straight from where
-            // they are.
+            // Nothing is queued ahead: try the socket directly (it is
+            // nonblocking), which saves the I/O thread a wake-up; both
+            // pieces in one system call (writev), straight from where they are.
             while !first.is_empty() || !second.is_empty() {
                 let parts = [IoSlice::new(first), IoSlice::new(second)];
                 match self.shared.stream.write_vectored(&parts) {
@@ -695,6 +672,7 @@ impl ResponseOutput for ChannelOutput<'_> {
                     Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
                     Err(e) if e.kind() == io::ErrorKind::WouldBlock => break,
                     Err(e) => {
+                        // Broken: mark it, and let the I/O thread close it.
                         state.closed = true;
                         wake(self.shared, &mut state, self.server);
                         return Err(e);

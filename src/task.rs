@@ -207,8 +207,6 @@ pub struct ResponseWriter<'a> {
     framing: Option<Framing>,
     /// Headers decided but not yet written (they go with the first bytes).
     head_pending: Option<Vec<u8>>,
-    /// Body bytes the application produced (counted even where not sent).
-    produced: u64,
     /// Body bytes sent.
     sent: u64,
     warned_overflow: bool,
@@ -234,7 +232,6 @@ impl<'a> ResponseWriter<'a> {
             content_length: None,
             framing: None,
             head_pending: None,
-            produced: 0,
             sent: 0,
             warned_overflow: false,
         }
@@ -367,7 +364,6 @@ impl<'a> ResponseWriter<'a> {
         }
         // The framing is decided before these bytes are framed.
         let framing = self.decide()?;
-        self.produced += data.len() as u64;
         let mut data = data;
         if let Framing::Length(length) = framing {
             let room = length.saturating_sub(self.sent);
@@ -416,7 +412,6 @@ impl<'a> ResponseWriter<'a> {
             Some(Framing::Length(announced)) if !self.head => {
                 let want = announced.min(length);
                 let sent = self.output.write_file(file, want)?;
-                self.produced += sent;
                 self.sent += sent;
                 Ok(())
             }
@@ -686,19 +681,21 @@ impl ErrorTask {
     /// Writes the response.
     pub fn service(self, output: &mut dyn ResponseOutput, context: &TaskContext) -> TaskOutcome {
         let body = self.error.body(context.ident.as_deref());
-        let mut head = format!(
+        let mut bytes = Vec::with_capacity(256 + body.len());
+        let mut head = LatinWriter(&mut bytes);
+        let _ = write!(
+            head,
             "{} {}\r\nConnection: close\r\nContent-Length: {}\r\nContent-Type: text/plain; charset=utf-8\r\nDate: ",
             self.version.as_str(),
             self.error.status_line(),
             body.len()
         );
-        with_http_date(|date| head.push_str(date));
-        head.push_str("\r\n");
+        with_http_date(|date| head.push(date));
+        head.push("\r\n");
         if let Some(ident) = &context.ident {
             let _ = write!(head, "Server: {ident}\r\n");
         }
-        head.push_str("\r\n");
-        let mut bytes = latin1_bytes(&head);
+        head.push("\r\n");
         bytes.extend_from_slice(body.as_bytes());
         let _ = output.write(&bytes);
         TaskOutcome {
@@ -709,16 +706,6 @@ impl ErrorTask {
     }
 }
 // ANCHOR_END: error_task
-
-/// Header text is latin-1 on the wire (the checks allow only U+0000–U+00FF).
-fn latin1_bytes(text: &str) -> Vec<u8> {
-    if text.is_ascii() {
-        return text.as_bytes().to_vec();
-    }
-    text.chars()
-        .map(|c| u8::try_from(u32::from(c)).unwrap_or(b'?'))
-        .collect()
-}
 
 /// Writes text into bytes as latin-1, the encoding of header text on the
 /// wire (the checks allow only U+0000–U+00FF), with a fast path for ASCII.
