@@ -44,7 +44,7 @@ use crate::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
 use crate::logging::Logger;
 use crate::parser::Limits;
 use crate::proxy_headers::{ProxyConfig, ProxyHeaders};
-use crate::sys::{self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd};
+use crate::sys::{self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
 use crate::task::TaskContext;
 use crate::trigger::Trigger;
 use crate::wsgi::{AppResult, Application, Environ, StartResponse};
@@ -307,7 +307,7 @@ impl Server {
     /// Runs the poll loop until the server is shut down, then waits (up to
     /// [`SHUTDOWN_TIMEOUT`]) for requests in flight and stops the workers.
     pub fn run(self) -> io::Result<()> {
-        let mut io_loop = IoLoop::new(self);
+        let mut io_loop = IoLoop::new(self)?;
         let result = io_loop.run();
         io_loop.finish();
         result
@@ -315,7 +315,8 @@ impl Server {
     // ANCHOR_END: run
 }
 
-/// What one `pollfd` entry stands for.
+/// What a key the poller reports stands for: the trigger and the
+/// listeners take keys from the top of the range, channels their slot.
 #[derive(Clone, Copy)]
 enum Source {
     Trigger,
@@ -323,14 +324,45 @@ enum Source {
     Channel(usize),
 }
 
+const TRIGGER_KEY: usize = usize::MAX;
+const MAX_LISTENERS: usize = 1 << 16;
+
+impl Source {
+    fn key(self) -> usize {
+        match self {
+            Source::Trigger => TRIGGER_KEY,
+            Source::Listener(index) => TRIGGER_KEY - 1 - index,
+            Source::Channel(slot) => slot,
+        }
+    }
+
+    fn from_key(key: usize) -> Source {
+        match TRIGGER_KEY - key {
+            0 => Source::Trigger,
+            distance if distance <= MAX_LISTENERS => Source::Listener(distance - 1),
+            _ => Source::Channel(key),
+        }
+    }
+}
+
 struct IoLoop {
     server: Server,
     slots: Vec<Option<Channel>>,
     free_slots: Vec<usize>,
+    /// Slots closed during this turn: reused only from the next one, so a
+    /// readiness report still pending for the old connection cannot reach
+    /// a new one.
+    closed_slots: Vec<usize>,
     generation: u64,
     open: usize,
-    poll_fds: Vec<PollFd>,
-    sources: Vec<Source>,
+    poller: Poller,
+    ready: Vec<(usize, Events)>,
+    /// What each slot's descriptor is registered for.
+    registered: Vec<Events>,
+    /// Slots whose wishes may have changed since their registration.
+    touched: Vec<usize>,
+    /// Whether the listeners are registered for `POLLIN`.
+    listening: bool,
     read_buffer: Vec<u8>,
     scratch: Vec<u8>,
     accepting: bool,
@@ -340,24 +372,40 @@ struct IoLoop {
 }
 
 impl IoLoop {
-    fn new(server: Server) -> IoLoop {
+    fn new(server: Server) -> io::Result<IoLoop> {
         let read_buffer = vec![0; server.adjustments.recv_bytes];
         let next_sweep = Instant::now() + Duration::from_secs(server.adjustments.cleanup_interval);
-        IoLoop {
+        if server.listeners.len() > MAX_LISTENERS {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                "too many listening sockets",
+            ));
+        }
+        let mut poller = Poller::new()?;
+        let trigger = server.waker.trigger.fd();
+        poller.add(trigger, Source::Trigger.key(), POLLIN)?;
+        for (index, (listener, _)) in server.listeners.iter().enumerate() {
+            poller.add(listener.as_raw_fd(), Source::Listener(index).key(), POLLIN)?;
+        }
+        Ok(IoLoop {
             server,
             slots: Vec::new(),
             free_slots: Vec::new(),
+            closed_slots: Vec::new(),
             generation: 0,
             open: 0,
-            poll_fds: Vec::new(),
-            sources: Vec::new(),
+            poller,
+            ready: Vec::new(),
+            registered: Vec::new(),
+            touched: Vec::new(),
+            listening: true,
             read_buffer,
             scratch: vec![0; 64 * 1024],
             accepting: true,
             at_limit: false,
             shutdown_deadline: None,
             next_sweep,
-        }
+        })
     }
 
     // ANCHOR: loop
@@ -378,27 +426,27 @@ impl IoLoop {
                 }
             }
             self.retry_blocked_tasks();
-            self.build_poll_set();
+            self.update_listeners()?;
+            self.update_interest()?;
             let timeout = self.poll_timeout();
             // Sleeps only if no worker pulled the trigger since the last turn.
+            let mut ready = std::mem::take(&mut self.ready);
             self.server
                 .waker
                 .trigger
-                .poll(&mut self.poll_fds, timeout)?;
-            for index in 0..self.poll_fds.len() {
-                let revents = self.poll_fds[index].revents();
-                if revents.is_empty() {
-                    continue;
-                }
-                match self.sources[index] {
+                .wait(&mut self.poller, &mut ready, timeout)?;
+            for &(key, events) in &ready {
+                match Source::from_key(key) {
                     Source::Trigger => {
                         self.server.waker.trigger.drain();
                     }
                     Source::Listener(listener) => self.accept(listener),
-                    Source::Channel(slot) => self.handle_channel(slot, revents),
+                    Source::Channel(slot) => self.handle_channel(slot, events),
                 }
             }
+            self.ready = ready;
             self.handle_changed_channels();
+            self.free_slots.append(&mut self.closed_slots);
             let now = Instant::now();
             if now >= self.next_sweep {
                 self.sweep(now);
@@ -431,6 +479,7 @@ impl IoLoop {
                 self.close(slot);
             } else {
                 channel.close_when_done();
+                self.touched.push(slot);
             }
         }
         self.remove_listeners();
@@ -438,6 +487,7 @@ impl IoLoop {
 
     fn remove_listeners(&mut self) {
         for (listener, address) in self.server.listeners.drain(..) {
+            let _ = self.poller.remove(listener.as_raw_fd());
             drop(listener);
             if let ListenAddress::Unix(path) = address {
                 let _ = std::fs::remove_file(path);
@@ -450,22 +500,22 @@ impl IoLoop {
         if !shared.tasks_waiting.swap(false, Ordering::SeqCst) {
             return;
         }
-        for channel in self.slots.iter_mut().flatten() {
+        for (slot, channel) in self.slots.iter_mut().enumerate() {
+            let Some(channel) = channel else { continue };
             if let Some(task) = channel.blocked_task.take() {
                 channel.offer(task, shared); // sets tasks_waiting again if refused
                 if channel.blocked_task.is_none() {
                     channel.want_read = true;
                 }
+                self.touched.push(slot);
             }
         }
     }
 
-    fn build_poll_set(&mut self) {
-        self.poll_fds.clear();
-        self.sources.clear();
-        self.poll_fds
-            .push(PollFd::new(self.server.waker.trigger.fd(), POLLIN));
-        self.sources.push(Source::Trigger);
+    /// Registers the listeners for `POLLIN` while the server accepts and is
+    /// below the connection limit; otherwise new clients wait in the
+    /// kernel's backlog.
+    fn update_listeners(&mut self) -> io::Result<()> {
         let limit = self.server.adjustments.connection_limit;
         if self.accepting {
             if self.open >= limit && !self.at_limit {
@@ -485,28 +535,42 @@ impl IoLoop {
                     ),
                 );
             }
-            if !self.at_limit {
-                for (index, (listener, _)) in self.server.listeners.iter().enumerate() {
-                    self.poll_fds
-                        .push(PollFd::new(listener.as_raw_fd(), POLLIN));
-                    self.sources.push(Source::Listener(index));
-                }
+        }
+        let listen = self.accepting && !self.at_limit;
+        if listen != self.listening {
+            self.listening = listen;
+            let interest = if listen { POLLIN } else { Events::EMPTY };
+            for (index, (listener, _)) in self.server.listeners.iter().enumerate() {
+                let key = Source::Listener(index).key();
+                self.poller.modify(listener.as_raw_fd(), key, interest)?;
             }
         }
-        for (slot, channel) in self.slots.iter().enumerate() {
-            let Some(channel) = channel else { continue };
-            let mut events = Events::EMPTY;
+        Ok(())
+    }
+
+    /// Tells the poller what each channel touched since the last turn now
+    /// wants: `POLLIN` and/or `POLLOUT`, or nothing (errors and hang-ups
+    /// are reported anyway). Only changes cost a system call.
+    fn update_interest(&mut self) -> io::Result<()> {
+        for slot in self.touched.drain(..) {
+            let Some(Some(channel)) = self.slots.get(slot) else {
+                continue;
+            };
+            let mut interest = Events::EMPTY;
             if channel.want_read {
-                events |= POLLIN;
+                interest |= POLLIN;
             }
             if channel.want_write {
-                events |= POLLOUT;
+                interest |= POLLOUT;
             }
-            // With no interest, poll still reports hang-ups and errors.
-            self.poll_fds
-                .push(PollFd::new(channel.shared.stream.as_raw_fd(), events));
-            self.sources.push(Source::Channel(slot));
+            if self.registered[slot] != interest {
+                let fd = channel.shared.stream.as_raw_fd();
+                self.poller
+                    .modify(fd, Source::Channel(slot).key(), interest)?;
+                self.registered[slot] = interest;
+            }
         }
+        Ok(())
     }
 
     /// Sleep until something happens, or until the next idle sweep is due
@@ -541,6 +605,7 @@ impl IoLoop {
             if channel.shared.token != token {
                 continue; // a wake-up for a connection that is gone
             }
+            self.touched.push(token.index);
             if channel.refresh(&self.server.shared) == Next::Close {
                 self.close(token.index);
             }
@@ -603,12 +668,23 @@ impl IoLoop {
         self.generation += 1;
         let index = self.free_slots.pop().unwrap_or_else(|| {
             self.slots.push(None);
+            self.registered.push(Events::EMPTY);
             self.slots.len() - 1
         });
         let token = Token {
             index,
             generation: self.generation,
         };
+        let fd = stream.as_raw_fd();
+        if let Err(e) = self.poller.add(fd, Source::Channel(index).key(), POLLIN) {
+            // Out of kernel memory for the set: refuse this one connection.
+            self.server
+                .logger
+                .warn("waitress", format_args!("cannot watch a connection: {e}"));
+            self.free_slots.push(index);
+            return;
+        }
+        self.registered[index] = POLLIN;
         self.slots[index] = Some(Channel::new(token, stream, info));
         self.open += 1;
         // Clients usually send their request right after connecting: try to
@@ -619,9 +695,10 @@ impl IoLoop {
 
     fn handle_channel(&mut self, slot: usize, revents: Events) {
         let shared = Arc::clone(&self.server.shared);
-        let Some(channel) = self.slots[slot].as_mut() else {
+        let Some(Some(channel)) = self.slots.get_mut(slot) else {
             return;
         };
+        self.touched.push(slot);
         let mut next = Next::Continue;
         if revents.intersects(POLLERR | POLLNVAL) {
             next = Next::Close;
@@ -643,8 +720,10 @@ impl IoLoop {
 
     fn close(&mut self, slot: usize) {
         if let Some(channel) = self.slots[slot].take() {
+            // Before the close: a worker may still hold the socket open.
+            let _ = self.poller.remove(channel.shared.stream.as_raw_fd());
             channel.close();
-            self.free_slots.push(slot);
+            self.closed_slots.push(slot);
             self.open -= 1;
         }
     }
@@ -659,6 +738,8 @@ impl IoLoop {
             };
             if channel.check_idle(now, timeout, &self.server.shared.task_context) == Next::Close {
                 self.close(slot);
+            } else {
+                self.touched.push(slot);
             }
         }
     }

@@ -525,6 +525,389 @@ pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> 
 // ANCHOR_END: poll
 
 // ---------------------------------------------------------------------------
+// The poller: epoll(7) on Linux, poll(2) elsewhere
+// ---------------------------------------------------------------------------
+
+// ANCHOR: poller
+/// A set of registered descriptors, each with a key and the events wanted,
+/// and a wait for the ones that are ready: the readiness API the I/O loop
+/// uses.
+///
+/// On Linux it is `epoll(7)`: the kernel keeps the set, so a wait costs
+/// O(ready descriptors), not O(registered ones). Elsewhere (macOS, the BSDs)
+/// it is [`PollSet`], which passes the whole set to `poll(2)` on every wait.
+/// Both are level-triggered and report [`POLLERR`] and [`POLLHUP`] even with
+/// empty interest, so the loop above them behaves the same on both.
+///
+/// A descriptor must be [removed](Poller::remove) before it is closed.
+///
+/// ```
+/// use std::io::Write;
+/// use std::os::fd::AsRawFd;
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+/// use waitress::sys::{Events, Poller, POLLIN};
+///
+/// let (reader, mut writer) = UnixStream::pair()?;
+/// let mut poller = Poller::new()?;
+/// poller.add(reader.as_raw_fd(), 7, POLLIN)?;
+/// let mut ready = Vec::new();
+/// poller.wait(&mut ready, Some(Duration::ZERO))?;
+/// assert!(ready.is_empty());
+/// writer.write_all(b"x")?;
+/// poller.wait(&mut ready, Some(Duration::from_secs(5)))?;
+/// assert_eq!(ready, [(7, POLLIN)]);
+/// poller.remove(reader.as_raw_fd())?;
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(target_os = "linux")]
+pub type Poller = Epoll;
+/// A set of registered descriptors (see the Linux documentation): here,
+/// `poll(2)` through [`PollSet`].
+#[cfg(not(target_os = "linux"))]
+pub type Poller = PollSet;
+// ANCHOR_END: poller
+
+/// The portable poller: a `pollfd` array kept between waits and passed
+/// whole to [`poll`], so a wait costs O(registered descriptors). It is the
+/// [`Poller`] on macOS and the BSDs; on Linux it is there for comparison and
+/// tests.
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+/// use waitress::sys::{PollSet, POLLOUT};
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// let mut set = PollSet::new()?;
+/// set.add(a.as_raw_fd(), 1, POLLOUT)?;
+/// let mut ready = Vec::new();
+/// set.wait(&mut ready, Some(Duration::from_secs(5)))?;
+/// assert_eq!(ready, [(1, POLLOUT)]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[derive(Debug, Default)]
+pub struct PollSet {
+    entries: Vec<PollFd>,
+    keys: Vec<usize>,
+    /// Where each registered descriptor is in `entries`.
+    positions: std::collections::HashMap<RawFd, usize>,
+}
+
+impl PollSet {
+    /// An empty set. (Returns a `Result` to match [`Epoll::new`].)
+    ///
+    /// ```
+    /// let set = waitress::sys::PollSet::new()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<PollSet> {
+        Ok(PollSet::default())
+    }
+
+    /// Registers `fd`, reported as `key`, waiting for `interest`.
+    ///
+    /// ```
+    /// use waitress::sys::{PollSet, POLLIN};
+    /// let mut set = PollSet::new()?;
+    /// set.add(0, 1, POLLIN)?;
+    /// assert!(set.add(0, 2, POLLIN).is_err()); // already registered
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn add(&mut self, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
+        if fd < 0 || self.positions.contains_key(&fd) {
+            return Err(io::Error::new(
+                ErrorKind::AlreadyExists,
+                "descriptor already registered",
+            ));
+        }
+        self.positions.insert(fd, self.entries.len());
+        self.entries.push(PollFd::new(fd, interest));
+        self.keys.push(key);
+        Ok(())
+    }
+
+    /// Changes the key and interest of a registered `fd`.
+    ///
+    /// ```
+    /// use waitress::sys::{Events, PollSet, POLLIN};
+    /// let mut set = PollSet::new()?;
+    /// set.add(0, 1, POLLIN)?;
+    /// set.modify(0, 1, Events::EMPTY)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn modify(&mut self, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
+        let position = self.position(fd)?;
+        self.entries[position].set_events(interest);
+        self.keys[position] = key;
+        Ok(())
+    }
+
+    /// Unregisters `fd`.
+    ///
+    /// ```
+    /// use waitress::sys::{PollSet, POLLIN};
+    /// let mut set = PollSet::new()?;
+    /// set.add(0, 1, POLLIN)?;
+    /// set.remove(0)?;
+    /// assert!(set.remove(0).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn remove(&mut self, fd: RawFd) -> io::Result<()> {
+        let position = self.position(fd)?;
+        self.positions.remove(&fd);
+        self.entries.swap_remove(position);
+        self.keys.swap_remove(position);
+        if let Some(moved) = self.entries.get(position) {
+            self.positions.insert(moved.fd(), position);
+        }
+        Ok(())
+    }
+
+    /// Waits until a registered descriptor is ready or `timeout` passes
+    /// (`None`: no limit), and fills `ready` with `(key, events)` pairs; an
+    /// empty `ready` means the timeout passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut ready = Vec::new();
+    /// waitress::sys::PollSet::new()?.wait(&mut ready, Some(Duration::ZERO))?;
+    /// assert!(ready.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait(
+        &mut self,
+        ready: &mut Vec<(usize, Events)>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        ready.clear();
+        let mut count = poll(&mut self.entries, timeout)?;
+        for (entry, &key) in self.entries.iter().zip(&self.keys) {
+            if count == 0 {
+                break;
+            }
+            if !entry.revents().is_empty() {
+                ready.push((key, entry.revents()));
+                count -= 1;
+            }
+        }
+        Ok(())
+    }
+
+    fn position(&self, fd: RawFd) -> io::Result<usize> {
+        self.positions
+            .get(&fd)
+            .copied()
+            .ok_or_else(|| io::Error::new(ErrorKind::NotFound, "descriptor not registered"))
+    }
+}
+
+/// The Linux poller, on `epoll(7)`: the kernel keeps the registered set
+/// and a list of the ready ones, so a wait costs O(ready descriptors).
+/// Level-triggered, like `poll(2)`. The epoll descriptor is closed on drop.
+///
+/// ```
+/// use std::os::fd::AsRawFd;
+/// use std::os::unix::net::UnixStream;
+/// use std::time::Duration;
+/// use waitress::sys::{Epoll, POLLOUT};
+///
+/// let (a, _b) = UnixStream::pair()?;
+/// let mut epoll = Epoll::new()?;
+/// epoll.add(a.as_raw_fd(), 1, POLLOUT)?;
+/// let mut ready = Vec::new();
+/// epoll.wait(&mut ready, Some(Duration::from_secs(5)))?;
+/// assert_eq!(ready, [(1, POLLOUT)]);
+/// # Ok::<(), std::io::Error>(())
+/// ```
+#[cfg(target_os = "linux")]
+#[derive(Debug)]
+pub struct Epoll {
+    epoll: OwnedFd,
+    /// Space for the kernel to report ready descriptors into.
+    events: Vec<epoll::Event>,
+}
+
+// ANCHOR: epoll
+/// `epoll(7)`'s constants and its one struct, `struct epoll_event`.
+#[cfg(target_os = "linux")]
+mod epoll {
+    use std::ffi::c_int;
+
+    pub const EPOLL_CLOEXEC: c_int = 0o2_000_000;
+    pub const EPOLL_CTL_ADD: c_int = 1;
+    pub const EPOLL_CTL_DEL: c_int = 2;
+    pub const EPOLL_CTL_MOD: c_int = 3;
+    /// At most this many ready descriptors per wait; level triggering
+    /// reports the rest on the next one.
+    pub const MAX_EVENTS: usize = 1024;
+
+    /// `struct epoll_event`: the event bits (`EPOLLIN` … `EPOLLHUP` have the
+    /// values of `POLLIN` … `POLLHUP`) and 64 bits of our own data, the key.
+    /// glibc declares it packed on x86-64 only (so that 32- and 64-bit code
+    /// agree there): 12 bytes, against 16 with the usual alignment.
+    #[derive(Clone, Copy, Debug, Default)]
+    #[cfg_attr(target_arch = "x86_64", repr(C, packed))]
+    #[cfg_attr(not(target_arch = "x86_64"), repr(C))]
+    pub struct Event {
+        pub events: u32,
+        pub data: u64,
+    }
+
+    unsafe extern "C" {
+        pub fn epoll_create1(flags: c_int) -> c_int;
+        pub fn epoll_ctl(epoll: c_int, operation: c_int, fd: c_int, event: *mut Event) -> c_int;
+        pub fn epoll_wait(
+            epoll: c_int,
+            events: *mut Event,
+            capacity: c_int,
+            timeout: c_int,
+        ) -> c_int;
+    }
+}
+// ANCHOR_END: epoll
+
+#[cfg(target_os = "linux")]
+impl Epoll {
+    /// A new, empty epoll set (close-on-exec).
+    ///
+    /// ```
+    /// let epoll = waitress::sys::Epoll::new()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn new() -> io::Result<Epoll> {
+        // SAFETY: epoll_create1 takes a flag word and returns a new
+        // descriptor or -1; no memory is shared with the kernel.
+        let fd = cvt(unsafe { epoll::epoll_create1(epoll::EPOLL_CLOEXEC) })?;
+        // SAFETY: `fd` was just returned by epoll_create1, is open, and
+        // nothing else owns it.
+        let epoll = unsafe { OwnedFd::from_raw_fd(fd) };
+        Ok(Epoll {
+            epoll,
+            events: Vec::with_capacity(epoll::MAX_EVENTS),
+        })
+    }
+
+    // ANCHOR: epoll_ctl
+    fn control(&self, operation: c_int, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
+        let mut event = epoll::Event {
+            // The POLL* bits are EPOLL* bits; `as u16` keeps the bit pattern.
+            events: u32::from(interest.bits() as u16),
+            data: key as u64,
+        };
+        // SAFETY: `event` is a live, initialised `struct epoll_event` that
+        // the kernel only reads during the call (and ignores for DEL); an
+        // `fd` that is not open is refused with EBADF, not undefined.
+        cvt(unsafe { epoll::epoll_ctl(self.epoll.as_raw_fd(), operation, fd, &mut event) })?;
+        Ok(())
+    }
+    // ANCHOR_END: epoll_ctl
+
+    /// Registers `fd`, reported as `key`, waiting for `interest`.
+    ///
+    /// ```
+    /// use waitress::sys::{Epoll, POLLIN};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut epoll = Epoll::new()?;
+    /// use std::os::fd::AsRawFd;
+    /// epoll.add(a.as_raw_fd(), 1, POLLIN)?;
+    /// assert!(epoll.add(a.as_raw_fd(), 2, POLLIN).is_err()); // already registered
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn add(&mut self, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
+        self.control(epoll::EPOLL_CTL_ADD, fd, key, interest)
+    }
+
+    /// Changes the key and interest of a registered `fd`.
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use waitress::sys::{Epoll, Events, POLLIN};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut epoll = Epoll::new()?;
+    /// epoll.add(a.as_raw_fd(), 1, POLLIN)?;
+    /// epoll.modify(a.as_raw_fd(), 1, Events::EMPTY)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn modify(&mut self, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
+        self.control(epoll::EPOLL_CTL_MOD, fd, key, interest)
+    }
+
+    /// Unregisters `fd`. Do it before closing `fd`: epoll watches the open
+    /// file, which a duplicate (or a thread still holding the socket) keeps
+    /// alive after this descriptor is closed.
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use waitress::sys::{Epoll, POLLIN};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut epoll = Epoll::new()?;
+    /// epoll.add(a.as_raw_fd(), 1, POLLIN)?;
+    /// epoll.remove(a.as_raw_fd())?;
+    /// assert!(epoll.remove(a.as_raw_fd()).is_err());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn remove(&mut self, fd: RawFd) -> io::Result<()> {
+        self.control(epoll::EPOLL_CTL_DEL, fd, 0, Events::EMPTY)
+    }
+
+    /// Waits until a registered descriptor is ready or `timeout` passes
+    /// (`None`: no limit; rounded up to whole milliseconds; EINTR retried),
+    /// and fills `ready` with `(key, events)` pairs, at most 1,024 at a
+    /// time; an empty `ready` means the timeout passed.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// let mut ready = Vec::new();
+    /// waitress::sys::Epoll::new()?.wait(&mut ready, Some(Duration::ZERO))?;
+    /// assert!(ready.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait(
+        &mut self,
+        ready: &mut Vec<(usize, Events)>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        ready.clear();
+        let deadline = timeout.and_then(|timeout| Instant::now().checked_add(timeout));
+        let mut remaining = timeout;
+        let count = loop {
+            self.events.clear();
+            // SAFETY: the kernel writes at most `capacity()` (1,024, fits in
+            // a c_int) events into the vector's spare capacity and returns
+            // how many it wrote; nothing is read before `set_len` below.
+            let result = unsafe {
+                epoll::epoll_wait(
+                    self.epoll.as_raw_fd(),
+                    self.events.as_mut_ptr(),
+                    epoll::MAX_EVENTS as c_int,
+                    timeout_ms(remaining),
+                )
+            };
+            if let Ok(count) = usize::try_from(result) {
+                break count;
+            }
+            let error = io::Error::last_os_error();
+            if error.kind() != ErrorKind::Interrupted {
+                return Err(error);
+            }
+            if let Some(deadline) = deadline {
+                remaining = Some(deadline.saturating_duration_since(Instant::now()));
+            }
+        };
+        // SAFETY: epoll_wait initialised the first `count` entries, and
+        // `count <= MAX_EVENTS == capacity`.
+        unsafe { self.events.set_len(count) };
+        for event in &self.events {
+            let (bits, key) = (event.events, event.data); // copies: packed fields
+            ready.push((key as usize, Events::from_bits(bits as u16 as i16)));
+        }
+        Ok(())
+    }
+}
+
+// ---------------------------------------------------------------------------
 // Listening sockets
 // ---------------------------------------------------------------------------
 

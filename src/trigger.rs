@@ -60,7 +60,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use crate::sys::{self, PollFd};
+use crate::sys::{self, Events, PollFd, Poller};
 
 /// The I/O thread is in `poll`, or about to be: a pull must write a byte.
 const SLEEPING: u8 = 0b01;
@@ -233,6 +233,38 @@ impl Trigger {
             Some(Duration::ZERO)
         };
         let result = sys::poll(fds, timeout);
+        self.set_awake();
+        result
+    }
+
+    /// The same protocol around a [`Poller`] wait, as the server's loop
+    /// uses it: register [`fd`](Trigger::fd) in the poller for `POLLIN`
+    /// and drain the trigger when its key comes back ready.
+    ///
+    /// ```
+    /// use std::time::Duration;
+    /// use waitress::sys::{Poller, POLLIN};
+    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let mut poller = Poller::new()?;
+    /// poller.add(trigger.fd(), 0, POLLIN)?;
+    /// let mut ready = Vec::new();
+    /// trigger.pull(); // while awake: recorded, so the wait does not block
+    /// trigger.wait(&mut poller, &mut ready, None)?;
+    /// assert!(ready.is_empty());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn wait(
+        &self,
+        poller: &mut Poller,
+        ready: &mut Vec<(usize, Events)>,
+        timeout: Option<Duration>,
+    ) -> io::Result<()> {
+        let timeout = if self.set_sleeping() {
+            timeout
+        } else {
+            Some(Duration::ZERO)
+        };
+        let result = poller.wait(ready, timeout);
         self.set_awake();
         result
     }
