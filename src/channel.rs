@@ -184,6 +184,10 @@ struct State {
     continue_owed: bool,
     /// The last time a byte was read or written.
     last_activity: Instant,
+    /// A worker waits on `drained` for the output to shrink. Notifying a
+    /// condition variable is a system call even with nobody waiting, so it
+    /// is done only then.
+    worker_waiting: bool,
 }
 // ANCHOR_END: state
 
@@ -232,6 +236,7 @@ impl Channel {
                     notified: false,
                     continue_owed: false,
                     last_activity: Instant::now(),
+                    worker_waiting: false,
                 }),
                 drained: Condvar::new(),
                 disconnected: ClientDisconnected::new(),
@@ -402,7 +407,7 @@ impl Channel {
                 return Next::Close;
             }
         }
-        if state.output.len() <= server.high_watermark {
+        if state.output.len() <= server.high_watermark && state.worker_waiting {
             shared.drained.notify_all();
         }
         self.want_write = !state.output.is_empty();
@@ -491,14 +496,27 @@ impl Channel {
     /// released when the last holder lets go, so it cannot be reused while
     /// anyone might still use it.
     pub fn close(self) {
+        self.shared.disconnected.mark_disconnected();
+        if !self.is_shared() {
+            return; // dropping the last holder closes the descriptor
+        }
         let mut state = lock(&self.shared.state);
         state.closed = true;
         state.requests.clear();
         state.output.clear();
-        self.shared.drained.notify_all();
+        if state.worker_waiting {
+            self.shared.drained.notify_all();
+        }
         drop(state);
-        self.shared.disconnected.mark_disconnected();
+        // Tell the client now, not when the worker lets go.
         self.shared.stream.shutdown();
+    }
+
+    /// Whether anyone but the I/O thread holds the connection: a worker
+    /// serving it, or a task waiting in the dispatcher's queue. Only the I/O
+    /// thread makes new holders, so `false` stays `false` here.
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.shared) > 1
     }
 }
 
@@ -639,11 +657,13 @@ impl ChannelOutput<'_> {
                 return Ok(state);
             }
             wake(self.shared, &mut state, self.server);
+            state.worker_waiting = true;
             state = self
                 .shared
                 .drained
                 .wait(state)
                 .unwrap_or_else(PoisonError::into_inner);
+            state.worker_waiting = false;
         }
     }
 }

@@ -720,8 +720,13 @@ impl IoLoop {
 
     fn close(&mut self, slot: usize) {
         if let Some(channel) = self.slots[slot].take() {
-            // Before the close: a worker may still hold the socket open.
-            let _ = self.poller.remove(channel.shared.stream.as_raw_fd());
+            let fd = channel.shared.stream.as_raw_fd();
+            if channel.is_shared() {
+                // A worker may keep the socket open past our close.
+                let _ = self.poller.remove(fd);
+            } else {
+                let _ = self.poller.remove_closing(fd);
+            }
             channel.close();
             self.closed_slots.push(slot);
             self.open -= 1;

@@ -665,6 +665,21 @@ impl PollSet {
         Ok(())
     }
 
+    /// Unregisters `fd`, which is about to be closed and has no duplicate.
+    /// The same as [`remove`](PollSet::remove) here; see
+    /// [`Epoll::remove_closing`] for why it exists.
+    ///
+    /// ```
+    /// use waitress::sys::{PollSet, POLLIN};
+    /// let mut set = PollSet::new()?;
+    /// set.add(0, 1, POLLIN)?;
+    /// set.remove_closing(0)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn remove_closing(&mut self, fd: RawFd) -> io::Result<()> {
+        self.remove(fd)
+    }
+
     /// Waits until a registered descriptor is ready or `timeout` passes
     /// (`None`: no limit), and fills `ready` with `(key, events)` pairs; an
     /// empty `ready` means the timeout passed.
@@ -850,6 +865,26 @@ impl Epoll {
     /// ```
     pub fn remove(&mut self, fd: RawFd) -> io::Result<()> {
         self.control(epoll::EPOLL_CTL_DEL, fd, 0, Events::EMPTY)
+    }
+
+    /// Unregisters `fd`, which the caller is about to close and which has
+    /// no duplicate: closing the last descriptor of a socket removes it
+    /// from every epoll set, so this makes no system call. (A server that
+    /// closes tens of thousands of connections a second saves one call per
+    /// connection.)
+    ///
+    /// ```
+    /// use std::os::fd::AsRawFd;
+    /// use waitress::sys::{Epoll, POLLIN};
+    /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
+    /// let mut epoll = Epoll::new()?;
+    /// epoll.add(a.as_raw_fd(), 1, POLLIN)?;
+    /// epoll.remove_closing(a.as_raw_fd())?;
+    /// drop(a); // now it is gone from the set
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn remove_closing(&mut self, _fd: RawFd) -> io::Result<()> {
+        Ok(())
     }
 
     /// Waits until a registered descriptor is ready or `timeout` passes

@@ -284,6 +284,9 @@ impl Trigger {
         loop {
             match (&self.reader).read(&mut buffer) {
                 Ok(0) => return total, // cannot happen: we hold the writer
+                // A short read took all there was: skip the read that
+                // would only say WouldBlock (one system call per wake-up).
+                Ok(n) if n < buffer.len() => return total + n,
                 Ok(n) => total += n,
                 Err(error) if error.kind() == ErrorKind::Interrupted => continue,
                 Err(_) => return total, // WouldBlock: empty
