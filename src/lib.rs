@@ -3,7 +3,7 @@
 //! A production-quality HTTP/1.1 server with no dependencies (the standard
 //! library only), built on the design of Python's
 //! [Waitress](https://github.com/Pylons/waitress) WSGI server: one I/O thread
-//! runs a `poll(2)` loop over nonblocking sockets, each connection is a
+//! runs a poll loop (`epoll(7)` on Linux, `poll(2)` elsewhere) over nonblocking sockets, each connection is a
 //! channel that reads, parses and buffers, and a fixed pool of worker threads
 //! runs the application through a gateway interface that mirrors PEP 3333.
 //!
@@ -12,7 +12,7 @@
 //! | module | concern |
 //! |---|---|
 //! | [`adjustments`] | every setting, from Rust code, command-line flags or an ini file |
-//! | [`sys`] | the one FFI module: `poll(2)`, sockets and signals (every other module forbids `unsafe_code`) |
+//! | [`sys`] | the one FFI module: `poll(2)`, `epoll(7)`, sockets and signals (every other module forbids `unsafe_code`) |
 //! | [`trigger`] | waking the I/O thread from another thread |
 //! | [`server`] | listeners and the poll loop |
 //! | [`channel`] | one connection: read, parse, queue requests, buffer output |

@@ -1,6 +1,6 @@
 //! Listeners, the poll loop, and `create_server` / `serve`.
 //!
-//! One I/O thread runs [`Server::run`]: a `poll(2)` loop over the listening
+//! One I/O thread runs [`Server::run`]: a poll loop (a [`sys::Poller`]) over the listening
 //! sockets, the trigger (the wake-up socket other threads write to) and every
 //! connection's channel. It accepts connections, reads and parses requests,
 //! writes what workers could not send directly, enforces the connection limit

@@ -1,4 +1,4 @@
-//! The only module with `unsafe` code: `poll(2)`, listening sockets and
+//! The only module with `unsafe` code: `poll(2)`, `epoll(7)`, listening sockets and
 //! signal handling through FFI against the C library that std already links.
 //!
 //! There is no `libc` crate here. Each C function is declared once, in one
@@ -13,6 +13,9 @@
 //!
 //! * [`poll`] over a slice of [`PollFd`], with EINTR retried and the timeout
 //!   rounded *up* to whole milliseconds;
+//! * [`Poller`], the readiness API the server's loop uses: [`Epoll`]
+//!   (`epoll(7)`, whose waits cost O(ready) rather than O(registered)) on
+//!   Linux, [`PollSet`] (a kept `pollfd` array) elsewhere;
 //! * [`bind_tcp_listener`], which sets `IPV6_V6ONLY` *before* `bind(2)` (std
 //!   cannot) so that `0.0.0.0:P` and `[::]:P` can both listen, and
 //!   [`set_listen_backlog`] for listeners std created;
