@@ -945,14 +945,14 @@ pub(crate) const KNOWN_FIELD_COUNT: usize = KNOWN_FIELDS.len();
 /// compile time, not a search: a name goes to its slot, and only the names
 /// found from there to the next empty slot (usually one, often none) are
 /// compared with it.
-pub(crate) fn known_field(sent: &[u8]) -> Option<usize> {
+pub(crate) fn known_field(sent: &[u8]) -> Option<u8> {
     let [.., second_last, last] = *sent else {
         return None; // every common name is longer
     };
     let mut slot = known_slot(sent.len(), second_last, last);
     loop {
-        let index = usize::from(KNOWN_SLOTS[slot]);
-        let (lower, _, _) = KNOWN_FIELDS.get(index)?; // an empty slot: not common
+        let index = KNOWN_SLOTS[slot];
+        let (lower, _, _) = KNOWN_FIELDS.get(usize::from(index))?; // empty: not common
         if lower.as_bytes().eq_ignore_ascii_case(sent) {
             return Some(index);
         }
@@ -970,6 +970,7 @@ const fn known_slot(len: usize, second_last: u8, last: u8) -> usize {
 /// Indices in `KNOWN_FIELDS`, each at its name's slot or the next free one
 /// after it (linear probing); `u8::MAX` in the free slots.
 static KNOWN_SLOTS: [u8; 128] = {
+    assert!(KNOWN_FIELDS.len() < 64, "keep the table at most half full");
     let mut slots = [u8::MAX; 128];
     let mut index = 0;
     while index < KNOWN_FIELDS.len() {
@@ -987,17 +988,17 @@ static KNOWN_SLOTS: [u8; 128] = {
 // ANCHOR_END: known_field
 
 /// The CGI name of the common field at `index` (`HOST`, `CONTENT_TYPE`).
-pub(crate) fn known_field_name(index: usize) -> &'static str {
-    KNOWN_FIELDS[index].1
+pub(crate) fn known_field_name(index: u8) -> &'static str {
+    KNOWN_FIELDS[usize::from(index)].1
 }
 
 /// The index of a common field by its CGI name, for constants: a name that
 /// is not in the table fails to compile.
-pub(crate) const fn known_field_index(cgi: &str) -> usize {
+pub(crate) const fn known_field_index(cgi: &str) -> u8 {
     let mut index = 0;
     while index < KNOWN_FIELDS.len() {
         if const_eq(KNOWN_FIELDS[index].1.as_bytes(), cgi.as_bytes()) {
-            return index;
+            return index as u8;
         }
         index += 1;
     }
