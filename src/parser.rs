@@ -683,9 +683,12 @@ impl RequestParser {
     pub fn received(&mut self, data: &[u8]) -> Received {
         let mut consumed = 0;
         if self.state == State::RequestLine && self.text.capacity() == 0 {
-            // A head that arrives whole, the usual case, fits at once.
-            self.text
-                .reserve(data.len().min(self.limits.max_header_size));
+            // The head's text is hardly longer than the head: reserving for
+            // the bytes at hand makes it one allocation when the head
+            // arrives whole, the usual case. (`complete` gives back what a
+            // body or pipelined requests after the head made too much.)
+            let room = data.len().min(self.limits.max_header_size);
+            self.text.reserve(room);
         }
         while matches!(self.state, State::RequestLine | State::Headers) {
             let rest = &data[consumed..];
@@ -835,9 +838,6 @@ impl RequestParser {
                 None => return Ok(()),
             },
         };
-        if let FieldName::Text(_) = name {
-            self.uncommon_names += 1;
-        }
         match name {
             FieldName::Known(HOST) if self.host_seen => {
                 return Err(ParseError::DuplicateHeader("Host"));
@@ -859,7 +859,8 @@ impl RequestParser {
                     None => self.content_length = Some(length),
                 }
             }
-            _ => {}
+            FieldName::Known(_) => {}
+            FieldName::Text(_) => self.uncommon_names += 1,
         }
         let value = self.push_value(field.value, field.ascii);
         let fields = &mut self.request.fields;
@@ -1013,7 +1014,8 @@ impl RequestParser {
         let limits = self.limits;
         self.body = if chunked {
             // The application sees the decoded body and its length (added
-            // when it is complete), not the framing.
+            // when it is complete), not the framing. (This moves fields:
+            // `known_fields` is not used after it.)
             self.request.fields.retain(|field| {
                 !matches!(
                     field.name,
@@ -1090,10 +1092,10 @@ impl RequestParser {
 }
 
 // ANCHOR: repeats
-/// Field lines that repeat an earlier field's name, kept aside in arrival
-/// order and joined to it once, at the end of the head. Appending to the
-/// earlier value at every repeat would copy that growing value each time:
-/// quadratic for a thousand repeats of one name.
+/// The later lines of repeated names, as `group_fields` finds them: for
+/// each field, a list of its repeats in arrival order, so that its value is
+/// joined once. Appending to the value at every repeat would copy the
+/// growing value each time: quadratic for a thousand repeats of one name.
 #[derive(Debug, Default)]
 struct Repeats {
     /// Each repeat's value, and the next repeat of the same field.
@@ -1571,6 +1573,23 @@ mod tests {
             for start in 0..20 {
                 let expected = haystack[start..].iter().position(|&b| b == needle);
                 assert_eq!(find_byte(&haystack[start..], needle), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_takes_twenty_bytes() {
+        assert_eq!(std::mem::size_of::<HeaderField>(), 20);
+    }
+
+    #[test]
+    fn count_while_agrees_with_a_plain_scan() {
+        let bytes = b"Sec-Fetch-Mode: navigate\r\nX-Copy99-Upgrade-Insecure-Requests";
+        for start in 0..bytes.len() {
+            for end in start..=bytes.len() {
+                let slice = &bytes[start..end];
+                let expected = slice.iter().take_while(|&&b| TCHAR[usize::from(b)]).count();
+                assert_eq!(count_while(slice, &TCHAR), expected);
             }
         }
     }

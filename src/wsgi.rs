@@ -1276,6 +1276,29 @@ impl Environ {
 mod tests {
     use super::*;
 
+    #[test]
+    fn known_field_finds_every_common_name_in_any_case_and_nothing_else() {
+        for (index, (lower, cgi, _)) in KNOWN_FIELDS.iter().enumerate() {
+            let index = u8::try_from(index).unwrap();
+            assert_eq!(known_field(lower.as_bytes()), Some(index));
+            assert_eq!(
+                known_field(lower.to_ascii_uppercase().as_bytes()),
+                Some(index)
+            );
+            assert_eq!(known_field_name(index), *cgi);
+            assert_eq!(known_field_index(cgi), index);
+            // One byte more, less or different is another name.
+            assert_eq!(known_field(format!("{lower}s").as_bytes()), None);
+            assert_eq!(known_field(&lower.as_bytes()[1..]), None);
+            if lower.contains('-') {
+                assert_eq!(known_field(lower.replace('-', "_").as_bytes()), None);
+            }
+        }
+        for other in ["", "a", "x-", "hosts", "x-forwarded-port", "content_type"] {
+            assert_eq!(known_field(other.as_bytes()), None, "{other}");
+        }
+    }
+
     fn start(status: &str, hs: &[(&str, &str)]) -> Result<ResponseStart, AppError> {
         let mut state = ResponseStart::default();
         state.start_response(status, headers(hs), None)?;
