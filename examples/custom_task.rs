@@ -93,10 +93,10 @@ impl Task for JsonTask {
                         version: request.version,
                         close_after: request.close_after,
                         info: RequestInfo {
-                            method: request.method,
-                            target: request.target,
+                            method: request.method().to_string(),
+                            target: request.target().to_string(),
                             protocol: request.version.as_str().to_string(),
-                            headers: request.headers,
+                            headers: request.to_cgi_headers(),
                             body: request.body,
                             ..RequestInfo::default()
                         },

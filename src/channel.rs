@@ -618,10 +618,11 @@ impl Task for ChannelTask {
 fn task_request(request: Request, info: &ConnectionInfo, server: &ServerShared) -> TaskRequest {
     TaskRequest {
         info: RequestInfo {
-            method: request.method,
-            target: request.target,
+            // The copies are made here, on the worker thread.
+            method: request.method().to_string(),
+            target: request.target().to_string(),
             protocol: request.version.as_str().to_string(),
-            headers: request.headers,
+            headers: request.to_cgi_headers(),
             body: request.body,
             remote_addr: info.remote_addr.clone(),
             remote_port: info.remote_port.clone(),

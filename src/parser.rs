@@ -30,8 +30,8 @@
 //! let rest = parser.received(b"st: example.com\r\n\r\nGET /next HTTP/1.1\r\n");
 //! assert_eq!(rest.consumed, 19); // the pipelined request is left alone
 //! let Status::Complete(request) = rest.status else { panic!("not complete") };
-//! assert_eq!(request.method, "GET");
-//! assert_eq!(request.target, "/a%20b?x=1");
+//! assert_eq!(request.method(), "GET");
+//! assert_eq!(request.target(), "/a%20b?x=1");
 //! assert_eq!(request.version, Version::Http11);
 //! assert_eq!(request.header("HOST"), Some("example.com"));
 //! assert_eq!(request.path_info(), "/a b");
@@ -42,15 +42,18 @@
 
 use std::borrow::Cow;
 use std::collections::HashMap;
-use std::fmt;
-use std::hash::{BuildHasher, RandomState};
+use std::collections::hash_map::Entry;
+use std::fmt::{self, Write as _};
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io;
 
 use crate::buffers::{OverflowableBuffer, extend_bounded};
 use crate::error::HttpError;
 use crate::receiver::{ChunkedReceiver, FixedStreamReceiver};
 use crate::uri;
-use crate::wsgi::{Input, parse_decimal};
+use crate::wsgi::{
+    Input, KNOWN_FIELD_COUNT, known_field, known_field_index, known_field_name, parse_decimal,
+};
 
 // ANCHOR: limits
 /// How much a request may make the server hold.
@@ -66,7 +69,8 @@ pub struct Limits {
     /// The request line plus the header section (leading empty lines and the
     /// final empty line included) must stay below this: 431, or 414 when the
     /// request line alone reaches it. The trailer section of a chunked body
-    /// has the same limit, counted separately. (`max_request_header_size`)
+    /// has the same limit, counted separately. (`max_request_header_size`;
+    /// the parser never takes more than 512 MiB, whatever this says.)
     pub max_header_size: usize,
     /// A body of this many bytes or more is refused with 413: at once for a
     /// Content-Length, as it arrives for a chunked body. (`max_request_body_size`)
@@ -121,31 +125,35 @@ impl fmt::Display for Version {
 /// A complete request: the start line, the header fields keyed by their CGI
 /// names, and the body.
 ///
+/// The method, the target and the fields are kept in one text, with ranges
+/// into it, so a request costs the same two allocations (the text and the
+/// field list) however many fields it has.
+///
 /// ```
 /// use waitress::parser::{Limits, RequestParser, Status};
 ///
 /// let mut parser = RequestParser::new(Limits::default());
 /// let wire = b"POST /f HTTP/1.0\r\nContent-Type: text/plain\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 2\r\n\r\nhi";
 /// let Status::Complete(request) = parser.received(wire).status else { panic!() };
+/// assert_eq!(request.method(), "POST");
+/// assert_eq!(request.target(), "/f");
 /// assert_eq!(request.header("CONTENT_TYPE"), Some("text/plain"));
 /// assert_eq!(request.header("X_A"), Some("1, 2"));
+/// let fields: Vec<(&str, &str)> = request.headers().collect();
+/// assert_eq!(fields, [("CONTENT_TYPE", "text/plain"), ("X_A", "1, 2"), ("CONTENT_LENGTH", "2")]);
 /// assert_eq!(request.body.len(), 2);
 /// assert!(request.close_after); // HTTP/1.0 without keep-alive
 /// ```
-#[derive(Debug)]
 pub struct Request {
-    /// The method, a token, exactly as sent (`GET`, `PROPFIND`, …).
-    pub method: String,
-    /// The request target exactly as sent (`REQUEST_URI`).
-    pub target: String,
+    /// The method, the target, the CGI names that are not common ones, and
+    /// the field values (latin-1 read as characters), one after the other.
+    text: String,
+    method: Span,
+    target: Span,
+    /// One entry per field name, in order of first arrival.
+    fields: Vec<HeaderField>,
     /// The version to serve and answer the request in.
     pub version: Version,
-    /// Header fields in arrival order, keyed by CGI name (`HOST`,
-    /// `CONTENT_TYPE`, `X_FOO`): names with `_` are dropped, repeated fields
-    /// are joined with `", "`, values are latin-1 with SP/HTAB trimmed. A
-    /// chunked request has no `TRANSFER_ENCODING` and a `CONTENT_LENGTH` of
-    /// the decoded length.
-    pub headers: Vec<(Cow<'static, str>, String)>,
     /// The body, positioned at its start (`wsgi.input`).
     pub body: Input,
     /// Whether the client sent `Expect: 100-continue` with a body.
@@ -153,22 +161,158 @@ pub struct Request {
     /// Whether the connection must close after the response.
     pub close_after: bool,
 }
+
+/// A range of a request's text.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+struct Span {
+    start: u32,
+    end: u32,
+}
+
+/// A header field: where its name and its value are.
+#[derive(Clone, Copy, Debug)]
+struct HeaderField {
+    name: FieldName,
+    value: Span,
+}
+
+/// A CGI field name: one of the common ones, or a name in the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum FieldName {
+    /// An index in the table of common names (`wsgi::known_field`): `HOST`,
+    /// `USER_AGENT`, … cost nothing per request.
+    Known(u8),
+    /// Any other name, converted (`X-Foo` → `X_FOO`) into the text.
+    Text(Span),
+}
 // ANCHOR_END: request
 
+impl Span {
+    /// `start..end`. The text is always shorter than 4 GiB (see
+    /// `MAX_HEADER_SIZE`), so 32 bits are enough and a field takes 20 bytes.
+    fn new(start: usize, end: usize) -> Span {
+        debug_assert!(u32::try_from(end).is_ok());
+        Span {
+            start: start as u32,
+            end: end as u32,
+        }
+    }
+
+    fn range(self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
 impl Request {
+    /// A request with nothing in it yet; allocates nothing.
+    fn empty() -> Request {
+        Request {
+            text: String::new(),
+            method: Span::default(),
+            target: Span::default(),
+            fields: Vec::new(),
+            version: Version::Http10,
+            body: Input::empty(),
+            expect_continue: false,
+            close_after: false,
+        }
+    }
+
+    /// The method, a token, exactly as sent (`GET`, `PROPFIND`, …).
+    pub fn method(&self) -> &str {
+        &self.text[self.method.range()]
+    }
+
+    /// The request target exactly as sent (`REQUEST_URI`).
+    pub fn target(&self) -> &str {
+        &self.text[self.target.range()]
+    }
+
     /// The value of a header field by CGI name (`"CONTENT_TYPE"`).
     pub fn header(&self, cgi_name: &str) -> Option<&str> {
-        find_header(&self.headers, cgi_name).map(|index| self.headers[index].1.as_str())
+        self.headers()
+            .find(|&(name, _)| name == cgi_name)
+            .map(|(_, value)| value)
+    }
+
+    /// The header fields as `(CGI name, value)`, in arrival order: names
+    /// are like `HOST`, `CONTENT_TYPE`, `X_FOO`; names with `_` were
+    /// dropped; repeated fields are joined with `", "` at the place of the
+    /// first; values are latin-1 with SP/HTAB trimmed. A chunked request has
+    /// no `TRANSFER_ENCODING` and a `CONTENT_LENGTH` of the decoded length.
+    ///
+    /// ```
+    /// use waitress::parser::{Limits, RequestParser, Status};
+    ///
+    /// let mut parser = RequestParser::new(Limits::default());
+    /// let wire = b"GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\nX-N: \xe9\r\naccept: b\r\n\r\n";
+    /// let Status::Complete(request) = parser.received(wire).status else { panic!() };
+    /// let fields: Vec<(&str, &str)> = request.headers().collect();
+    /// assert_eq!(fields, [("HOST", "h"), ("ACCEPT", "a, b"), ("X_N", "\u{e9}")]);
+    /// ```
+    pub fn headers(&self) -> impl ExactSizeIterator<Item = (&str, &str)> {
+        self.fields
+            .iter()
+            .map(|field| (self.name(field.name), &self.text[field.value.range()]))
+    }
+
+    /// The header fields as the gateway's `RequestInfo::headers` wants them:
+    /// owned values, and common names as `&'static str`. This copies each
+    /// value, so the server calls it on the worker thread, not the I/O one.
+    ///
+    /// ```
+    /// use std::borrow::Cow;
+    /// use waitress::parser::{Limits, RequestParser, Status};
+    ///
+    /// let mut parser = RequestParser::new(Limits::default());
+    /// let wire = b"GET / HTTP/1.1\r\nHost: h\r\nX-Trace: 7\r\n\r\n";
+    /// let Status::Complete(request) = parser.received(wire).status else { panic!() };
+    /// let headers = request.to_cgi_headers();
+    /// assert!(matches!(headers[0].0, Cow::Borrowed("HOST")));
+    /// assert_eq!(headers[1], (Cow::Owned("X_TRACE".to_string()), "7".to_string()));
+    /// ```
+    pub fn to_cgi_headers(&self) -> Vec<(Cow<'static, str>, String)> {
+        self.fields
+            .iter()
+            .map(|field| {
+                let name = match field.name {
+                    FieldName::Known(index) => Cow::Borrowed(known_field_name(index)),
+                    FieldName::Text(span) => Cow::Owned(self.text[span.range()].to_string()),
+                };
+                (name, self.text[field.value.range()].to_string())
+            })
+            .collect()
     }
 
     /// `PATH_INFO`: the target's path, percent-decoded as bytes-as-latin-1.
     pub fn path_info(&self) -> String {
-        uri::decode_path(uri::split_target(&self.target).0)
+        uri::decode_path(uri::split_target(self.target()).0)
     }
 
     /// `QUERY_STRING`: the target's query, raw.
     pub fn query_string(&self) -> &str {
-        uri::split_target(&self.target).1
+        uri::split_target(self.target()).1
+    }
+
+    fn name(&self, name: FieldName) -> &str {
+        match name {
+            FieldName::Known(index) => known_field_name(index),
+            FieldName::Text(span) => &self.text[span.range()],
+        }
+    }
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method())
+            .field("target", &self.target())
+            .field("version", &self.version)
+            .field("headers", &self.headers().collect::<Vec<_>>())
+            .field("body", &self.body)
+            .field("expect_continue", &self.expect_continue)
+            .field("close_after", &self.close_after)
+            .finish()
     }
 }
 
@@ -411,10 +555,32 @@ enum BodyReceiver {
     Chunked(ChunkedReceiver),
 }
 
-/// Above this many distinct fields, finding a repeated name goes through a
-/// hash map instead of a linear scan, so that a header section of thousands
-/// of tiny fields still parses in linear time.
+/// Above this many uncommon field names, finding repeated ones goes through
+/// a hash map instead of a linear scan, so that a header section of
+/// thousands of tiny fields still parses in linear time.
 const LINEAR_SCAN_FIELDS: usize = 16;
+
+/// The field list is reserved at once for this many field lines; more make
+/// it double as it grows.
+const INITIAL_FIELD_CAPACITY: usize = 16;
+
+/// A complete request gives back the part of its text's capacity it did
+/// not use when that is more than this many bytes.
+const UNUSED_TEXT_KEPT: usize = 4096;
+
+/// The largest head the parser accepts, whatever the limits say. It keeps
+/// offsets into a request's text within 32 bits: the text is at most about
+/// 4.5 times the head (a latin-1 character takes two bytes, and a joined
+/// value is copied once more).
+const MAX_HEADER_SIZE: usize = 512 * 1024 * 1024;
+
+/// The common fields that the parser itself interprets.
+const HOST: u8 = known_field_index("HOST");
+const CONTENT_TYPE: u8 = known_field_index("CONTENT_TYPE");
+const CONTENT_LENGTH: u8 = known_field_index("CONTENT_LENGTH");
+const TRANSFER_ENCODING: u8 = known_field_index("TRANSFER_ENCODING");
+const CONNECTION: u8 = known_field_index("CONNECTION");
+const EXPECT: u8 = known_field_index("EXPECT");
 
 // ANCHOR: request_parser
 /// An incremental HTTP/1.1 request parser for one request.
@@ -440,41 +606,46 @@ pub struct RequestParser {
     partial_line: Vec<u8>,
     /// Bytes of the request line and header section seen so far.
     head_bytes: usize,
-    method: String,
-    target: String,
     version: Version,
-    headers: Vec<(Cow<'static, str>, String)>,
-    header_index: Option<FieldIndex>,
+    /// The request being built. Until the end of the head its text is in
+    /// `text`, as bytes; it becomes the request's `String` once, at the end.
+    request: Request,
+    text: Vec<u8>,
+    /// How many field lines have a name that is not a common one.
+    uncommon_names: usize,
+    /// Where each common name is in the request's fields, once the head is
+    /// complete.
+    known_fields: [Option<usize>; KNOWN_FIELD_COUNT],
     host_seen: bool,
     content_type_seen: bool,
     content_length: Option<u64>,
     body: Option<BodyReceiver>,
-    expect_continue: bool,
     continue_reported: bool,
-    close_after: bool,
 }
 // ANCHOR_END: request_parser
 
 impl RequestParser {
     /// A parser for one request, with these limits. Allocates nothing.
     pub fn new(limits: Limits) -> RequestParser {
+        let max_header_size = limits.max_header_size.min(MAX_HEADER_SIZE);
         RequestParser {
-            limits,
+            limits: Limits {
+                max_header_size,
+                ..limits
+            },
             state: State::RequestLine,
             partial_line: Vec::new(),
             head_bytes: 0,
-            method: String::new(),
-            target: String::new(),
             version: Version::Http10,
-            headers: Vec::new(),
-            header_index: None,
+            request: Request::empty(),
+            text: Vec::new(),
+            uncommon_names: 0,
+            known_fields: [None; KNOWN_FIELD_COUNT],
             host_seen: false,
             content_type_seen: false,
             content_length: None,
             body: None,
-            expect_continue: false,
             continue_reported: false,
-            close_after: false,
         }
     }
 
@@ -511,6 +682,14 @@ impl RequestParser {
     /// Once finished, it consumes nothing and reports [`Status::NeedMore`].
     pub fn received(&mut self, data: &[u8]) -> Received {
         let mut consumed = 0;
+        if self.state == State::RequestLine && self.text.capacity() == 0 {
+            // The head's text is hardly longer than the head: reserving for
+            // the bytes at hand makes it one allocation when the head
+            // arrives whole, the usual case. (`complete` gives back what a
+            // body or pipelined requests after the head made too much.)
+            let room = data.len().min(self.limits.max_header_size);
+            self.text.reserve(room);
+        }
         while matches!(self.state, State::RequestLine | State::Headers) {
             let rest = &data[consumed..];
             if rest.is_empty() {
@@ -554,7 +733,7 @@ impl RequestParser {
             }
         }
         if self.state == State::Body {
-            if self.expect_continue && !self.continue_reported {
+            if self.request.expect_continue && !self.continue_reported {
                 self.continue_reported = true;
                 return Received {
                     consumed,
@@ -629,8 +808,9 @@ impl RequestParser {
             (State::RequestLine, true) => Ok(()),
             (State::RequestLine, false) => {
                 let request_line = parse_request_line(line)?;
-                self.method = ascii_string(request_line.method);
-                self.target = ascii_string(request_line.target);
+                // Both are ASCII: the byte tables accept nothing else.
+                self.request.method = self.push_text(request_line.method);
+                self.request.target = self.push_text(request_line.target);
                 self.version = request_line.version;
                 self.state = State::Headers;
                 Ok(())
@@ -645,21 +825,29 @@ impl RequestParser {
     // ANCHOR_END: head_line
 
     // ANCHOR: add_field
+    /// Checks a field line's name and appends the line to the field list.
+    /// Repeated names are found at the end of the head (`group_fields`).
     fn add_field(&mut self, field: Field<'_>) -> Result<(), ParseError> {
-        // `X_Foo` would become the same CGI name as `X-Foo`: drop it, so a
-        // client cannot impersonate a header a proxy set (Waitress 1.0).
-        if field.name.contains(&b'_') {
-            return Ok(());
-        }
-        let name = cgi_name(field.name);
-        match name.as_ref() {
-            "HOST" if self.host_seen => return Err(ParseError::DuplicateHeader("Host")),
-            "HOST" => self.host_seen = true,
-            "CONTENT_TYPE" if self.content_type_seen => {
+        let name = match known_field(field.name) {
+            Some(known) => FieldName::Known(known),
+            None => match self.push_cgi_name(field.name) {
+                Some(name) => FieldName::Text(name),
+                // `X_Foo` would become the same CGI name as `X-Foo`: drop it,
+                // so a client cannot impersonate a header a proxy set
+                // (Waitress 1.0).
+                None => return Ok(()),
+            },
+        };
+        match name {
+            FieldName::Known(HOST) if self.host_seen => {
+                return Err(ParseError::DuplicateHeader("Host"));
+            }
+            FieldName::Known(HOST) => self.host_seen = true,
+            FieldName::Known(CONTENT_TYPE) if self.content_type_seen => {
                 return Err(ParseError::DuplicateHeader("Content-Type"));
             }
-            "CONTENT_TYPE" => self.content_type_seen = true,
-            "CONTENT_LENGTH" => {
+            FieldName::Known(CONTENT_TYPE) => self.content_type_seen = true,
+            FieldName::Known(CONTENT_LENGTH) => {
                 let length = std::str::from_utf8(field.value)
                     .ok()
                     .and_then(parse_decimal)
@@ -671,68 +859,130 @@ impl RequestParser {
                     None => self.content_length = Some(length),
                 }
             }
-            _ => {}
+            FieldName::Known(_) => {}
+            FieldName::Text(_) => self.uncommon_names += 1,
         }
-        let value = match field.ascii {
-            true => ascii_string(field.value),
-            false => uri::latin1_to_string(field.value),
-        };
-        match self.find_field(&name) {
-            Some(index) => {
-                let existing = &mut self.headers[index].1;
-                existing.push_str(", ");
-                existing.push_str(&value);
-            }
-            None => {
-                if let Some(index) = &mut self.header_index {
-                    index.insert(&name, self.headers.len());
-                }
-                if self.headers.capacity() == 0 {
-                    self.headers.reserve_exact(LINEAR_SCAN_FIELDS);
-                }
-                self.headers.push((name, value));
-                if self.header_index.is_none() && self.headers.len() > LINEAR_SCAN_FIELDS {
-                    self.header_index = Some(FieldIndex::new(&self.headers));
-                }
-            }
+        let value = self.push_value(field.value, field.ascii);
+        let fields = &mut self.request.fields;
+        if fields.capacity() == 0 {
+            fields.reserve_exact(INITIAL_FIELD_CAPACITY);
         }
+        fields.push(HeaderField { name, value });
         Ok(())
     }
     // ANCHOR_END: add_field
 
-    fn find_field(&self, name: &str) -> Option<usize> {
-        match &self.header_index {
-            Some(index) => index.find(&self.headers, name),
-            None => find_header(&self.headers, name),
-        }
+    /// Appends bytes known to be ASCII to the text.
+    fn push_text(&mut self, ascii: &[u8]) -> Span {
+        let start = self.text.len();
+        self.text.extend_from_slice(ascii);
+        Span::new(start, self.text.len())
     }
 
-    fn take_field(&mut self, name: &str) -> Option<String> {
-        let index = find_header(&self.headers, name)?;
-        self.header_index = None; // indices shift; not needed any more
-        Some(self.headers.remove(index).1)
+    /// Appends a field name's CGI form to the text (`Content-Type` →
+    /// `CONTENT_TYPE`; names are tokens, hence ASCII), unless the name has
+    /// a `_`: then nothing, and `None`.
+    fn push_cgi_name(&mut self, name: &[u8]) -> Option<Span> {
+        let start = self.text.len();
+        self.text.resize(start + name.len(), 0);
+        let mut underscore = false;
+        for (cgi, &sent) in self.text[start..].iter_mut().zip(name) {
+            underscore |= sent == b'_';
+            *cgi = match sent {
+                b'-' => b'_',
+                _ => sent.to_ascii_uppercase(),
+            };
+        }
+        if underscore {
+            self.text.truncate(start);
+            return None;
+        }
+        Some(Span::new(start, self.text.len()))
+    }
+
+    /// Appends a field value to the text. Bytes above 0x7F (obs-text) stand
+    /// for the latin-1 characters of the same number, two bytes in UTF-8.
+    fn push_value(&mut self, value: &[u8], ascii: bool) -> Span {
+        if ascii {
+            return self.push_text(value);
+        }
+        let start = self.text.len();
+        for &byte in value {
+            let mut utf8 = [0; 4];
+            let character = char::from(byte).encode_utf8(&mut utf8);
+            self.text.extend_from_slice(character.as_bytes());
+        }
+        Span::new(start, self.text.len())
+    }
+
+    // ANCHOR: group_fields
+    /// Files each field line under its name, in one pass at the end of the
+    /// head: the first line of each name stays in the list, in arrival
+    /// order, and later lines become repeats, joined to it once.
+    fn group_fields(&mut self) {
+        // Uncommon names are found with a scan of the fields kept so far
+        // while they are few; a hash index keeps many of them linear.
+        let mut index = (self.uncommon_names > LINEAR_SCAN_FIELDS)
+            .then(|| FieldIndex::with_capacity(self.uncommon_names));
+        let mut known_fields = [None; KNOWN_FIELD_COUNT];
+        let mut repeats = Repeats::default();
+        let (fields, text) = (&mut self.request.fields, &self.text);
+        let mut kept = 0;
+        for line in 0..fields.len() {
+            let field = fields[line];
+            let earlier = match field.name {
+                FieldName::Known(known) => known_fields[usize::from(known)],
+                FieldName::Text(span) => {
+                    let name = &text[span.range()];
+                    match &mut index {
+                        Some(index) => index.find_or_insert(name, kept, &fields[..kept], text),
+                        None => find_text_name(name, &fields[..kept], text),
+                    }
+                }
+            };
+            match earlier {
+                Some(earlier) => repeats.add(earlier, field.value),
+                None => {
+                    if let FieldName::Known(known) = field.name {
+                        known_fields[usize::from(known)] = Some(kept);
+                    }
+                    fields[kept] = field;
+                    kept += 1;
+                }
+            }
+        }
+        fields.truncate(kept);
+        self.known_fields = known_fields;
+        repeats.join(fields, &mut self.text);
+    }
+    // ANCHOR_END: group_fields
+
+    /// The value of a common field, once the head is complete.
+    fn header(&self, known: u8) -> Option<&str> {
+        let field = self.request.fields[self.known_fields[usize::from(known)]?];
+        Some(&self.request.text[field.value.range()])
     }
 
     // ANCHOR: end_of_head
-    /// The header section is complete: check what depends on several fields
-    /// and decide how the body is framed (RFC 9112 §6.3).
+    /// The header section is complete: join repeated fields, check what
+    /// depends on several fields and decide how the body is framed
+    /// (RFC 9112 §6.3).
     fn end_of_head(&mut self) -> Result<(), ParseError> {
-        self.header_index = None;
         self.partial_line = Vec::new(); // the head is done: free its buffer
-        match find_header(&self.headers, "HOST") {
+        self.group_fields();
+        self.request.text = into_string(std::mem::take(&mut self.text));
+        match self.header(HOST) {
             None if self.version == Version::Http11 => return Err(ParseError::MissingHost),
-            Some(index) if !is_valid_host(&self.headers[index].1) => {
-                return Err(ParseError::InvalidHost);
-            }
+            Some(host) if !is_valid_host(host) => return Err(ParseError::InvalidHost),
             _ => {}
         }
 
-        let chunked = match self.take_field("TRANSFER_ENCODING") {
+        let chunked = match self.header(TRANSFER_ENCODING) {
             Some(_) if self.version == Version::Http10 => {
                 return Err(ParseError::TransferEncodingInHttp10);
             }
             Some(codings) => {
-                check_transfer_codings(&codings)?;
+                check_transfer_codings(codings)?;
                 true
             }
             None => false,
@@ -740,20 +990,19 @@ impl RequestParser {
         if chunked && self.content_length.is_some() {
             // Both framings: chunked wins, and a connection that carried an
             // ambiguous message is not reused (RFC 9112 §6.1).
-            self.take_field("CONTENT_LENGTH");
             self.content_length = None;
-            self.close_after = true;
+            self.request.close_after = true;
         }
 
-        let connection = self.header("CONNECTION").unwrap_or("");
-        self.close_after |= match self.version {
+        let connection = self.header(CONNECTION).unwrap_or("");
+        self.request.close_after |= match self.version {
             Version::Http11 => has_token(connection, "close"),
             Version::Http10 => {
                 has_token(connection, "close") || !has_token(connection, "keep-alive")
             }
         };
 
-        let expects_continue = match self.header("EXPECT").map(trim_whitespace) {
+        let expects_continue = match self.header(EXPECT).map(trim_whitespace) {
             None | Some("") => false,
             Some(value) if value.eq_ignore_ascii_case("100-continue") => {
                 // RFC 9110 §10.1.1: ignore it from an HTTP/1.0 client.
@@ -764,6 +1013,15 @@ impl RequestParser {
 
         let limits = self.limits;
         self.body = if chunked {
+            // The application sees the decoded body and its length (added
+            // when it is complete), not the framing. (This moves fields:
+            // `known_fields` is not used after it.)
+            self.request.fields.retain(|field| {
+                !matches!(
+                    field.name,
+                    FieldName::Known(TRANSFER_ENCODING | CONTENT_LENGTH)
+                )
+            });
             let buffer = OverflowableBuffer::new(limits.inbuf_overflow);
             Some(BodyReceiver::Chunked(ChunkedReceiver::new(buffer, &limits)))
         } else {
@@ -784,15 +1042,11 @@ impl RequestParser {
         };
         // A bodiless request is answered at once, with or without Expect
         // (Waitress waits forever for a body here: its quirk Q5).
-        self.expect_continue = expects_continue && self.body.is_some();
+        self.request.expect_continue = expects_continue && self.body.is_some();
         self.state = State::Body;
         Ok(())
     }
     // ANCHOR_END: end_of_head
-
-    fn header(&self, name: &str) -> Option<&str> {
-        find_header(&self.headers, name).map(|index| self.headers[index].1.as_str())
-    }
 
     /// Feeds body bytes to the receiver; returns how many it took and
     /// whether the body is complete.
@@ -812,63 +1066,158 @@ impl RequestParser {
 
     fn complete(&mut self) -> Result<Request, ParseError> {
         self.state = State::Finished;
-        let body = match self.body.take() {
+        let mut request = std::mem::replace(&mut self.request, Request::empty());
+        request.version = self.version;
+        request.body = match self.body.take() {
             None => Input::empty(),
             Some(BodyReceiver::Fixed(receiver)) => receiver.into_input()?,
             Some(BodyReceiver::Chunked(receiver)) => {
                 let body = receiver.into_input()?;
-                self.headers
-                    .push((Cow::Borrowed("CONTENT_LENGTH"), body.len().to_string()));
+                let start = request.text.len();
+                // Writing to a `String` cannot fail.
+                let _ = write!(request.text, "{}", body.len());
+                let value = Span::new(start, request.text.len());
+                let name = FieldName::Known(CONTENT_LENGTH);
+                request.fields.push(HeaderField { name, value });
                 body
             }
         };
-        Ok(Request {
-            method: std::mem::take(&mut self.method),
-            target: std::mem::take(&mut self.target),
-            version: self.version,
-            headers: std::mem::take(&mut self.headers),
-            body,
-            expect_continue: self.expect_continue,
-            close_after: self.close_after,
-        })
+        if request.text.capacity() - request.text.len() > UNUSED_TEXT_KEPT {
+            // The bytes at hand held more than the head (a body, pipelined
+            // requests): do not keep their room while the request waits.
+            request.text.shrink_to_fit();
+        }
+        Ok(request)
     }
 }
 
-/// Where each field name is in the header list, for header sections with
-/// many fields. Keys are the names' hashes under a per-index random key (so
+// ANCHOR: repeats
+/// The later lines of repeated names, as `group_fields` finds them: for
+/// each field, a list of its repeats in arrival order, so that its value is
+/// joined once. Appending to the value at every repeat would copy the
+/// growing value each time: quadratic for a thousand repeats of one name.
+#[derive(Debug, Default)]
+struct Repeats {
+    /// Each repeat's value, and the next repeat of the same field.
+    values: Vec<(Span, Option<usize>)>,
+    /// For each field (by index) with repeats: its first and last repeat.
+    lists: Vec<Option<(usize, usize)>>,
+}
+
+impl Repeats {
+    /// Adds a repeat of the field at `field`.
+    fn add(&mut self, field: usize, value: Span) {
+        let repeat = self.values.len();
+        self.values.push((value, None));
+        if self.lists.len() <= field {
+            self.lists.resize(field + 1, None);
+        }
+        match &mut self.lists[field] {
+            Some((_, last)) => {
+                self.values[*last].1 = Some(repeat);
+                *last = repeat;
+            }
+            empty @ None => *empty = Some((repeat, repeat)),
+        }
+    }
+
+    /// Gives each repeated field the value `first, second, …` (RFC 9110
+    /// §5.3), written once at the end of the text.
+    fn join(&self, fields: &mut [HeaderField], text: &mut Vec<u8>) {
+        for (field, list) in fields.iter_mut().zip(&self.lists) {
+            let Some((first, _)) = *list else {
+                continue;
+            };
+            let start = text.len();
+            text.extend_from_within(field.value.range());
+            let mut next = Some(first);
+            while let Some(repeat) = next {
+                let (value, following) = self.values[repeat];
+                text.extend_from_slice(b", ");
+                text.extend_from_within(value.range());
+                next = following;
+            }
+            field.value = Span::new(start, text.len());
+        }
+    }
+}
+// ANCHOR_END: repeats
+
+/// The head's text as a `String`. It is UTF-8 by construction (ASCII, and
+/// latin-1 characters `push_value` encoded), so this only checks it, once.
+fn into_string(text: Vec<u8>) -> String {
+    String::from_utf8(text)
+        .unwrap_or_else(|error| String::from_utf8_lossy(error.as_bytes()).into_owned())
+}
+
+/// The index of the field whose name, in the text, is `name`.
+fn find_text_name(name: &[u8], fields: &[HeaderField], text: &[u8]) -> Option<usize> {
+    fields.iter().position(|field| match field.name {
+        FieldName::Text(span) => &text[span.range()] == name,
+        FieldName::Known(_) => false,
+    })
+}
+
+/// Where the first field of each uncommon name is, for header sections with
+/// many of them. Keys are the names' hashes under a per-index random key (so
 /// a client cannot aim for collisions), which spares a copy of every name;
-/// a hit is confirmed by comparing the names, and a collision falls back
-/// to a linear scan.
+/// a hit is confirmed by comparing the names, and a collision falls back to
+/// a linear scan.
 #[derive(Debug)]
 struct FieldIndex {
     hasher: RandomState,
-    positions: HashMap<u64, usize>,
+    positions: HashMap<u64, usize, BuildHasherDefault<AlreadyHashed>>,
 }
 
 impl FieldIndex {
-    fn new(headers: &[(Cow<'static, str>, String)]) -> FieldIndex {
-        let mut index = FieldIndex {
+    /// An index for up to `names` names, allocated once.
+    fn with_capacity(names: usize) -> FieldIndex {
+        FieldIndex {
             hasher: RandomState::new(),
-            positions: HashMap::with_capacity(headers.len() * 2),
-        };
-        for (position, (name, _)) in headers.iter().enumerate() {
-            index.insert(name, position);
+            positions: HashMap::with_capacity_and_hasher(names, Default::default()),
         }
-        index
     }
 
-    fn insert(&mut self, name: &str, position: usize) {
-        let hash = self.hasher.hash_one(name);
-        self.positions.entry(hash).or_insert(position);
+    /// The position of the field named `name` among `fields`; if there is
+    /// none, `name` is recorded at `position`, where it is being added.
+    fn find_or_insert(
+        &mut self,
+        name: &[u8],
+        position: usize,
+        fields: &[HeaderField],
+        text: &[u8],
+    ) -> Option<usize> {
+        match self.positions.entry(self.hasher.hash_one(name)) {
+            Entry::Vacant(vacant) => {
+                vacant.insert(position);
+                None
+            }
+            Entry::Occupied(occupied) => match fields[*occupied.get()].name {
+                FieldName::Text(span) if &text[span.range()] == name => Some(*occupied.get()),
+                _ => find_text_name(name, fields, text), // another name, same hash
+            },
+        }
+    }
+}
+
+/// The keys of `FieldIndex` are random-keyed hashes already: hashing them
+/// again would only cost time.
+#[derive(Debug, Default)]
+struct AlreadyHashed(u64);
+
+impl Hasher for AlreadyHashed {
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.0 = self.0.rotate_left(8) ^ u64::from(byte);
+        }
     }
 
-    fn find(&self, headers: &[(Cow<'static, str>, String)], name: &str) -> Option<usize> {
-        let hash = self.hasher.hash_one(name);
-        match self.positions.get(&hash) {
-            None => None,
-            Some(&position) if headers[position].0 == name => Some(position),
-            Some(_) => find_header(headers, name),
-        }
+    fn write_u64(&mut self, hash: u64) {
+        self.0 = hash;
+    }
+
+    fn finish(&self) -> u64 {
+        self.0
     }
 }
 
@@ -1104,36 +1453,6 @@ fn is_valid_host(value: &str) -> bool {
     value.bytes().all(|b| HOST_CHAR[usize::from(b)])
 }
 
-/// The index of the field named `name` in CGI-keyed headers.
-fn find_header(headers: &[(Cow<'static, str>, String)], name: &str) -> Option<usize> {
-    headers.iter().position(|(n, _)| n == name)
-}
-
-/// `Content-Type` → `CONTENT_TYPE`. Names are tokens, hence ASCII.
-fn cgi_name(name: &[u8]) -> Cow<'static, str> {
-    // The names browsers and proxies send most need no allocation.
-    if let Some(known) = crate::wsgi::known_cgi_name(name) {
-        return Cow::Borrowed(known);
-    }
-    let cgi: Vec<u8> = name
-        .iter()
-        .map(|&byte| match byte {
-            b'-' => b'_',
-            _ => byte.to_ascii_uppercase(),
-        })
-        .collect();
-    // Always valid: the bytes are ASCII. `from_utf8` keeps the allocation.
-    Cow::Owned(String::from_utf8(cgi).unwrap_or_default())
-}
-
-/// Bytes already checked to be ASCII (method, target, most values).
-fn ascii_string(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => uri::latin1_to_string(bytes),
-    }
-}
-
 /// Trims SP and HTAB only: never Unicode whitespace such as U+0085 or
 /// U+00A0, which `str::trim` would remove (CVE-2019-16789).
 fn trim_whitespace(text: &str) -> &str {
@@ -1151,11 +1470,25 @@ fn trim_whitespace_bytes(mut bytes: &[u8]) -> &[u8] {
 }
 
 /// How many leading bytes of `bytes` the table accepts.
+///
+/// Eight bytes at a time are looked up without a branch between them (`&`,
+/// not `&&`): one test per eight bytes instead of one per byte.
 fn count_while(bytes: &[u8], table: &[bool; 256]) -> usize {
-    bytes
-        .iter()
-        .position(|&b| !table[usize::from(b)])
-        .unwrap_or(bytes.len())
+    let mut count = 0;
+    for chunk in bytes.chunks_exact(8) {
+        if !chunk
+            .iter()
+            .fold(true, |all, &b| all & table[usize::from(b)])
+        {
+            break;
+        }
+        count += 8;
+    }
+    count
+        + bytes[count..]
+            .iter()
+            .position(|&b| !table[usize::from(b)])
+            .unwrap_or(bytes.len() - count)
 }
 
 // ANCHOR: find_byte
@@ -1240,6 +1573,23 @@ mod tests {
             for start in 0..20 {
                 let expected = haystack[start..].iter().position(|&b| b == needle);
                 assert_eq!(find_byte(&haystack[start..], needle), expected);
+            }
+        }
+    }
+
+    #[test]
+    fn a_field_takes_twenty_bytes() {
+        assert_eq!(std::mem::size_of::<HeaderField>(), 20);
+    }
+
+    #[test]
+    fn count_while_agrees_with_a_plain_scan() {
+        let bytes = b"Sec-Fetch-Mode: navigate\r\nX-Copy99-Upgrade-Insecure-Requests";
+        for start in 0..bytes.len() {
+            for end in start..=bytes.len() {
+                let slice = &bytes[start..end];
+                let expected = slice.iter().take_while(|&&b| TCHAR[usize::from(b)]).count();
+                assert_eq!(count_while(slice, &TCHAR), expected);
             }
         }
     }
