@@ -207,7 +207,9 @@ pub(crate) enum Next {
 /// The I/O thread's half of a connection.
 pub(crate) struct Channel {
     pub shared: Arc<Shared>,
-    parser: Option<RequestParser>,
+    /// Boxed: a parser is most of a kilobyte, and an idle connection, which
+    /// has none, should not pay for one in the I/O thread's slot array.
+    parser: Option<Box<RequestParser>>,
     /// End of file, a read error, or a refused request: never read again.
     read_closed: bool,
     /// Poll for readable.
@@ -295,7 +297,7 @@ impl Channel {
         while !data.is_empty() && !self.read_closed {
             let parser = self
                 .parser
-                .get_or_insert_with(|| RequestParser::new(server.limits));
+                .get_or_insert_with(|| Box::new(RequestParser::new(server.limits)));
             let received = parser.received(data);
             data = &data[received.consumed.min(data.len())..];
             match received.status {
@@ -316,6 +318,11 @@ impl Channel {
         let mut state = lock(&self.shared.state);
         state.last_activity = Instant::now();
         if !queued.is_empty() && !state.close_when_flushed && !state.closed {
+            if state.requests.capacity() == 0 {
+                // Room for what came, not the default four: an idle
+                // keep-alive connection keeps this allocation.
+                state.requests.reserve_exact(queued.len());
+            }
             state.requests.extend(queued);
             if !state.in_service {
                 state.in_service = true;
