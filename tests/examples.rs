@@ -107,3 +107,20 @@ fn a_custom_task_answers_json_on_the_thread_pool() {
     drop(client);
     assert_eq!(pool.shutdown(false, Duration::from_secs(5)), 0);
 }
+
+/// The benchmark script is not run here (it needs wrk and takes minutes),
+/// but it must stay a valid script that finds its wrk script.
+#[test]
+fn the_many_connections_benchmark_script_parses_and_finds_its_lua() {
+    let status = std::process::Command::new("bash")
+        .args(["-n", "examples/many_connections.sh"])
+        .status()
+        .expect("bash runs");
+    assert!(status.success(), "bash -n examples/many_connections.sh");
+    let script = std::fs::read_to_string("examples/many_connections.sh").unwrap();
+    assert!(script.contains("examples/fixed_rate.lua"));
+    let lua = std::fs::read_to_string("examples/fixed_rate.lua").unwrap();
+    for hook in ["function delay()", "function done(", "RATE", "CONNECTIONS"] {
+        assert!(lua.contains(hook), "fixed_rate.lua lacks {hook}");
+    }
+}
