@@ -773,6 +773,13 @@ mod epoll {
         pub data: u64,
     }
 
+    // The kernel's size on each architecture, checked at compile time:
+    // packed on x86-64, and 32-bit x86 aligns a u64 field to 4 anyway.
+    #[cfg(any(target_arch = "x86_64", target_arch = "x86"))]
+    const _: () = assert!(size_of::<Event>() == 12);
+    #[cfg(not(any(target_arch = "x86_64", target_arch = "x86")))]
+    const _: () = assert!(size_of::<Event>() == 16);
+
     unsafe extern "C" {
         pub fn epoll_create1(flags: c_int) -> c_int;
         pub fn epoll_ctl(epoll: c_int, operation: c_int, fd: c_int, event: *mut Event) -> c_int;
