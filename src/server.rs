@@ -427,7 +427,7 @@ impl IoLoop {
             }
             self.retry_blocked_tasks();
             self.update_listeners()?;
-            self.update_interest()?;
+            self.update_interest();
             let timeout = self.poll_timeout();
             // Sleeps only if no worker pulled the trigger since the last turn.
             let mut ready = std::mem::take(&mut self.ready);
@@ -551,8 +551,9 @@ impl IoLoop {
     /// Tells the poller what each channel touched since the last turn now
     /// wants: `POLLIN` and/or `POLLOUT`, or nothing (errors and hang-ups
     /// are reported anyway). Only changes cost a system call.
-    fn update_interest(&mut self) -> io::Result<()> {
-        for slot in self.touched.drain(..) {
+    fn update_interest(&mut self) {
+        let mut touched = std::mem::take(&mut self.touched);
+        for slot in touched.drain(..) {
             let Some(Some(channel)) = self.slots.get(slot) else {
                 continue;
             };
@@ -565,12 +566,24 @@ impl IoLoop {
             }
             if self.registered[slot] != interest {
                 let fd = channel.shared.stream.as_raw_fd();
-                self.poller
-                    .modify(fd, Source::Channel(slot).key(), interest)?;
-                self.registered[slot] = interest;
+                match self
+                    .poller
+                    .modify(fd, Source::Channel(slot).key(), interest)
+                {
+                    Ok(()) => self.registered[slot] = interest,
+                    Err(e) => {
+                        // The kernel refused (out of memory): this
+                        // connection cannot be watched any more, the
+                        // others can.
+                        self.server
+                            .logger
+                            .warn("waitress", format_args!("cannot watch a connection: {e}"));
+                        self.close(slot);
+                    }
+                }
             }
         }
-        Ok(())
+        self.touched = touched; // keep the capacity
     }
 
     /// Sleep until something happens, or until the next idle sweep is due
