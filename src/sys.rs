@@ -563,11 +563,13 @@ pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> 
 /// poller.remove(reader.as_raw_fd())?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
-#[cfg(target_os = "linux")]
+#[cfg(all(target_os = "linux", not(waitress_force_poll)))]
 pub type Poller = Epoll;
 /// A set of registered descriptors (see the Linux documentation): here,
-/// `poll(2)` through [`PollSet`].
-#[cfg(not(target_os = "linux"))]
+/// `poll(2)` through [`PollSet`]. (On Linux, building with
+/// `RUSTFLAGS="--cfg waitress_force_poll"` picks it too, so that the
+/// server's tests can run through it.)
+#[cfg(any(not(target_os = "linux"), waitress_force_poll))]
 pub type Poller = PollSet;
 // ANCHOR_END: poller
 
