@@ -227,14 +227,7 @@ impl Trigger {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn poll(&self, fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> {
-        let timeout = if self.set_sleeping() {
-            timeout
-        } else {
-            Some(Duration::ZERO)
-        };
-        let result = sys::poll(fds, timeout);
-        self.set_awake();
-        result
+        self.sleep(timeout, |timeout| sys::poll(fds, timeout))
     }
 
     /// The same protocol around a [`Poller`] wait, as the server's loop
@@ -259,12 +252,19 @@ impl Trigger {
         ready: &mut Vec<(usize, Events)>,
         timeout: Option<Duration>,
     ) -> io::Result<()> {
+        self.sleep(timeout, |timeout| poller.wait(ready, timeout))
+    }
+
+    /// Runs `wait` with `timeout`, or with a zero timeout if a pull came
+    /// while the I/O thread was awake, between the two halves of the
+    /// protocol.
+    fn sleep<T>(&self, timeout: Option<Duration>, wait: impl FnOnce(Option<Duration>) -> T) -> T {
         let timeout = if self.set_sleeping() {
             timeout
         } else {
             Some(Duration::ZERO)
         };
-        let result = poller.wait(ready, timeout);
+        let result = wait(timeout);
         self.set_awake();
         result
     }
