@@ -230,6 +230,24 @@ impl Trigger {
         self.sleep(timeout, |timeout| sys::poll(fds, timeout))
     }
 
+    /// Whether someone pulled since the I/O thread last woke up. Unlike
+    /// [`set_sleeping`](Trigger::set_sleeping) it changes nothing: a loop
+    /// that checks for work without sleeping reads it, and then sleeps
+    /// through [`wait`](Trigger::wait), which consumes the pull.
+    ///
+    /// ```
+    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// assert!(!trigger.is_pulled());
+    /// trigger.pull();
+    /// assert!(trigger.is_pulled());
+    /// assert!(!trigger.set_sleeping()); // consumed here
+    /// assert!(!trigger.is_pulled());
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn is_pulled(&self) -> bool {
+        self.state.load(Ordering::Acquire) & PULLED != 0
+    }
+
     /// The same protocol around a [`Poller`] wait, as the server's loop
     /// uses it: register [`fd`](Trigger::fd) in the poller for `POLLIN`
     /// and drain the trigger when its key comes back ready.

@@ -32,12 +32,20 @@ impl TestServer {
         app: A,
         configure: impl FnOnce(AdjustmentsBuilder) -> AdjustmentsBuilder,
     ) -> TestServer {
+        TestServer::start_with(app, configure, |builder| builder)
+    }
+
+    /// `start`, with a last word on the `ServerBuilder`.
+    fn start_with<A: Application>(
+        app: A,
+        configure: impl FnOnce(AdjustmentsBuilder) -> AdjustmentsBuilder,
+        build: impl FnOnce(ServerBuilder) -> ServerBuilder,
+    ) -> TestServer {
         let adjustments = configure(Adjustments::builder().listen("127.0.0.1:0").threads(4))
             .build()
             .unwrap();
         let (logger, log) = Logger::memory(Level::Debug);
-        let server = ServerBuilder::new(app, adjustments)
-            .logger(logger)
+        let server = build(ServerBuilder::new(app, adjustments).logger(logger))
             .build()
             .unwrap();
         let addresses = server.addresses();
@@ -411,6 +419,34 @@ fn clients_that_disconnect_mid_request_or_mid_response_leave_the_server_serving(
         read_response(&mut BufReader::new(stream)).body.len(),
         256 * 64 * 1024
     );
+}
+
+#[test]
+fn with_io_spin_off_the_loop_sleeps_at_once_and_nothing_is_lost() {
+    // 16 MiB through a 64 KiB watermark: the worker waits for the I/O thread
+    // to drain the output hundreds of times, and with no spin the I/O thread
+    // is asleep each time, so every wake-up goes through the trigger.
+    fn big(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        start_response.start_response("200 OK", vec![], None)?;
+        Ok(Body::from_chunks((0..256).map(|_| vec![b'x'; 64 * 1024])))
+    }
+    let server = TestServer::start_with(
+        big,
+        |b| b.outbuf_high_watermark(64 * 1024),
+        |s| s.io_spin(Duration::ZERO),
+    );
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    for _ in 0..2 {
+        (&stream)
+            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+            .unwrap();
+        let response = read_response(&mut reader);
+        assert_eq!(response.status, 200);
+        assert_eq!(response.body.len(), 256 * 64 * 1024);
+        assert!(response.body.iter().all(|&byte| byte == b'x'));
+    }
+    server.stop();
 }
 
 #[test]
