@@ -1,6 +1,6 @@
 //! Waking the I/O thread from another thread: the self-pipe trick.
 //!
-//! The I/O thread spends its idle time blocked in `poll(2)`. When a worker
+//! The I/O thread spends its idle time blocked in `epoll_wait` or `poll(2)`. When a worker
 //! finishes a response, or the server is asked to shut down, the I/O thread
 //! must look again at its channels, but nothing it polls has changed. The
 //! trick (Waitress's `trigger.py`) is to poll one more descriptor, the read
@@ -19,7 +19,8 @@
 //!
 //! The I/O thread's side of the protocol is [`Trigger::set_sleeping`] before
 //! `poll` and [`Trigger::set_awake`] after it ([`Trigger::poll`] does all
-//! three steps in one call):
+//! three steps in one call, and [`Trigger::wait`] the same around a
+//! [`Poller`](crate::sys::Poller), as the server does):
 //!
 //! ```
 //! use std::sync::Arc;
