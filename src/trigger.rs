@@ -20,7 +20,7 @@
 //! The I/O thread's side of the protocol is [`Trigger::set_sleeping`] before
 //! `poll` and [`Trigger::set_awake`] after it ([`Trigger::poll`] does all
 //! three steps in one call, and [`Trigger::wait`] the same around a
-//! [`Poller`](crate::sys::Poller), as the server does):
+//! [`Poller`], as the server does):
 //!
 //! ```
 //! use std::sync::Arc;
