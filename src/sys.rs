@@ -621,7 +621,13 @@ impl PollSet {
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn add(&mut self, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
-        if fd < 0 || self.positions.contains_key(&fd) {
+        if fd < 0 {
+            return Err(io::Error::new(
+                ErrorKind::InvalidInput,
+                "negative descriptor",
+            ));
+        }
+        if self.positions.contains_key(&fd) {
             return Err(io::Error::new(
                 ErrorKind::AlreadyExists,
                 "descriptor already registered",

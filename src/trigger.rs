@@ -403,6 +403,22 @@ mod tests {
     }
 
     #[test]
+    fn drain_empties_more_bytes_than_its_buffer_holds() {
+        // The signal handler writes straight to the pair, one byte per
+        // signal, so bytes can pile up; a full read must be followed by
+        // another, and only a short one ends the drain.
+        let trigger = Trigger::new().unwrap();
+        let mut writer =
+            std::os::unix::net::UnixStream::from(trigger.write_fd().try_clone_to_owned().unwrap());
+        std::io::Write::write_all(&mut writer, &[1; 150]).unwrap();
+        assert_eq!(trigger.drain(), 150);
+        assert!(!readable(&trigger));
+        std::io::Write::write_all(&mut writer, &[1; 64]).unwrap();
+        assert_eq!(trigger.drain(), 64, "exactly one buffer's worth");
+        assert!(!readable(&trigger));
+    }
+
+    #[test]
     fn trigger_poll_follows_the_protocol() {
         let trigger = Arc::new(Trigger::new().unwrap());
         let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
