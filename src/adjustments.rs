@@ -233,7 +233,13 @@ pub const OPTIONS: &[OptionSpec] = &[
         name: "channel_timeout",
         kind: Kind::Number,
         default: "120",
-        help: "Seconds of inactivity after which a connection with no request in service is closed.",
+        help: "Seconds of inactivity after which a connection with no request in service is closed; also closes a connection whose pending response the client has not read from for this long.",
+    },
+    OptionSpec {
+        name: "request_header_timeout",
+        kind: Kind::Number,
+        default: "30",
+        help: "Seconds a client may take to send a whole request head, from its first byte; then 408 and close.",
     },
     OptionSpec {
         name: "log_socket_errors",
@@ -445,8 +451,12 @@ pub struct Adjustments {
     pub connection_limit: usize,
     /// Seconds between idle sweeps.
     pub cleanup_interval: u64,
-    /// Idle seconds before a connection is closed.
+    /// Idle seconds before a connection is closed; also the longest a
+    /// pending response may wait for the client to read.
     pub channel_timeout: u64,
+    /// Seconds from the first byte of a request head to its end: a client
+    /// that takes longer gets `408` and the connection closes (slowloris).
+    pub request_header_timeout: u64,
     /// Log errors on client sockets.
     pub log_socket_errors: bool,
     /// Largest request line plus headers.
@@ -646,6 +656,8 @@ impl AdjustmentsBuilder {
         cleanup_interval: u64;
         /// Idle seconds before a connection closes.
         channel_timeout: u64;
+        /// Seconds to receive a whole request head.
+        request_header_timeout: u64;
         /// Log socket errors.
         log_socket_errors: bool;
         /// Largest request header section.
@@ -916,6 +928,7 @@ impl AdjustmentsBuilder {
             connection_limit: usize_number("connection_limit", 1)?,
             cleanup_interval: number("cleanup_interval", 1)?,
             channel_timeout: number("channel_timeout", 1)?,
+            request_header_timeout: number("request_header_timeout", 1)?,
             log_socket_errors: boolean("log_socket_errors")?,
             max_request_header_size: usize_number("max_request_header_size", 1)?,
             max_request_body_size: number("max_request_body_size", 1)?,

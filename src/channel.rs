@@ -218,6 +218,13 @@ pub(crate) struct Channel {
     pub want_write: bool,
     /// A task the dispatcher's bounded queue refused; offered again later.
     pub blocked_task: Option<Box<dyn Task>>,
+    /// When the request head being received began (its first byte), until
+    /// the head is complete: `request_header_timeout` counts from here.
+    pub head_started: Option<Instant>,
+    /// Since when the connection has waited for its next request (accepted,
+    /// or its last request answered): at the connection limit the one
+    /// waiting longest makes room for a new client.
+    waiting_since: Instant,
 }
 
 impl Channel {
@@ -248,6 +255,8 @@ impl Channel {
             want_read: true,
             want_write: false,
             blocked_task: None,
+            head_started: None,
+            waiting_since: Instant::now(),
         }
     }
 
@@ -305,18 +314,27 @@ impl Channel {
                 Status::ExpectContinue => self.expect_continue(),
                 Status::Complete(request) => {
                     self.parser = None;
+                    self.head_started = None;
                     queued.push(Queued::Request(request));
                 }
                 Status::Error { error, version } => {
                     self.parser = None;
+                    self.head_started = None;
                     // Nothing after a refused request is ever parsed.
                     self.read_closed = true;
                     queued.push(Queued::Error(HttpError::from(error), version));
                 }
             }
         }
+        let now = Instant::now();
+        match &self.parser {
+            Some(parser) if parser.is_reading_head() => {
+                self.head_started.get_or_insert(now);
+            }
+            _ => self.head_started = None,
+        }
         let mut state = lock(&self.shared.state);
-        state.last_activity = Instant::now();
+        state.last_activity = now;
         if !queued.is_empty() && !state.close_when_flushed && !state.closed {
             if state.requests.capacity() == 0 {
                 // Room for what came, not the default four: an idle
@@ -340,6 +358,7 @@ impl Channel {
         self.read_closed = true;
         self.want_read = false;
         self.parser = None;
+        self.head_started = None;
         self.shared.disconnected.mark_disconnected();
         let mut state = lock(&self.shared.state);
         if !state.in_service && state.requests.is_empty() && state.output.is_empty() {
@@ -432,6 +451,9 @@ impl Channel {
         if state.continue_owed && !state.in_service && state.requests.is_empty() {
             self.send_continue(&mut state);
         }
+        if !state.in_service {
+            self.waiting_since = Instant::now();
+        }
         self.want_write = !state.output.is_empty();
         self.after_change(&mut state, server)
     }
@@ -451,26 +473,68 @@ impl Channel {
         Next::Continue
     }
 
-    /// The idle sweep: a connection idle for longer than the timeout, with
+    // ANCHOR: check_idle
+    /// The idle sweep. A connection idle for longer than the timeout, with
     /// no request in service, is closed; one that stalled in the middle of a
-    /// request is told so with `408 Request Timeout` first.
+    /// request is told so with `408 Request Timeout` first. A response the
+    /// client has not read from for as long is abandoned: the connection
+    /// closes, and a worker waiting to write gets an error and moves on.
     pub fn check_idle(&mut self, now: Instant, timeout: Duration, context: &TaskContext) -> Next {
-        let mut state = lock(&self.shared.state);
+        let shared = Arc::clone(&self.shared);
+        let mut state = lock(&shared.state);
+        let stalled = now.saturating_duration_since(state.last_activity) >= timeout;
+        if !state.output.is_empty() {
+            // Reading pauses while output is pending, so the last activity
+            // is the last write the client made room for.
+            return if stalled { Next::Close } else { Next::Continue };
+        }
+        if state.in_service || !state.requests.is_empty() || !stalled {
+            return Next::Continue;
+        }
+        if self.parser.is_none() {
+            return Next::Close;
+        }
+        self.answer_timeout(&mut state, context)
+    }
+    // ANCHOR_END: check_idle
+
+    // ANCHOR: head_deadline
+    /// `request_header_timeout`: a head that began longer ago than
+    /// `timeout` and is still incomplete is answered with `408` and the
+    /// connection closes, however steadily its bytes trickle in. Returns
+    /// when to look again, if the head is still being received.
+    pub fn check_head_deadline(
+        &mut self,
+        now: Instant,
+        timeout: Duration,
+        context: &TaskContext,
+    ) -> (Next, Option<Instant>) {
+        let Some(started) = self.head_started else {
+            return (Next::Continue, None);
+        };
+        let deadline = started + timeout;
+        if now < deadline {
+            return (Next::Continue, Some(deadline));
+        }
+        let shared = Arc::clone(&self.shared);
+        let mut state = lock(&shared.state);
         if state.in_service || !state.requests.is_empty() || !state.output.is_empty() {
-            return Next::Continue;
+            // Read ahead while an earlier request is answered: time it out
+            // once that response is out, not in the middle of it.
+            return (Next::Continue, Some(now + Duration::from_secs(1)));
         }
-        if now.saturating_duration_since(state.last_activity) < timeout {
-            return Next::Continue;
-        }
+        self.head_started = None;
+        (self.answer_timeout(&mut state, context), None)
+    }
+    // ANCHOR_END: head_deadline
+
+    /// Queues `408 Request Timeout` for the request being received, and
+    /// closes once it is sent.
+    fn answer_timeout(&mut self, state: &mut State, context: &TaskContext) -> Next {
         let Some(parser) = self.parser.take() else {
             return Next::Close;
         };
-        let mut response = Vec::new();
-        ErrorTask::new(
-            HttpError::new(408, "The client did not send a complete request in time"),
-            parser.response_version(),
-        )
-        .service(&mut response, context);
+        let response = timeout_response(parser.response_version(), context);
         if state.output.push_bytes(&response, usize::MAX).is_err() {
             return Next::Close;
         }
@@ -481,11 +545,46 @@ impl Channel {
         Next::Continue
     }
 
-    /// Whether the channel has nothing received, queued, in service or pending:
-    /// safe to close at shutdown.
+    // ANCHOR: evictable
+    /// When this connection began waiting for its next request, if closing
+    /// it to make room at the connection limit loses nothing the server has
+    /// accepted: no request queued, in service or being answered, and no
+    /// request body being received. An idle keep-alive connection and one
+    /// still sending its head qualify.
+    pub fn evictable_since(&self) -> Option<Instant> {
+        if self.read_closed || self.blocked_task.is_some() {
+            return None;
+        }
+        if self.parser.as_ref().is_some_and(|p| !p.is_reading_head()) {
+            return None; // a body is arriving: the head was accepted
+        }
+        let state = lock(&self.shared.state);
+        let busy = state.in_service
+            || !state.requests.is_empty()
+            || !state.output.is_empty()
+            || state.close_when_flushed
+            || state.closed;
+        (!busy).then_some(self.waiting_since)
+    }
+    // ANCHOR_END: evictable
+
+    /// Before the I/O thread closes this connection to make room: a client
+    /// in the middle of its head is told `408`, in one nonblocking write
+    /// (best effort: the socket is closed right after).
+    pub fn say_goodbye(&self, context: &TaskContext) {
+        if let Some(parser) = &self.parser {
+            let response = timeout_response(parser.response_version(), context);
+            let _ = self.shared.stream.write(&response);
+        }
+    }
+
+    /// Whether the channel has nothing accepted, queued, in service or
+    /// pending: safe to close at shutdown. A head still arriving counts as
+    /// nothing: the request was not accepted, and a client that trickles
+    /// it must not hold the shutdown for its whole timeout.
     pub fn is_idle(&self) -> bool {
         let state = lock(&self.shared.state);
-        self.parser.is_none()
+        self.parser.as_ref().is_none_or(|p| p.is_reading_head())
             && !state.in_service
             && state.requests.is_empty()
             && state.output.is_empty()
@@ -525,6 +624,17 @@ impl Channel {
     pub fn is_shared(&self) -> bool {
         Arc::strong_count(&self.shared) > 1
     }
+}
+
+/// The bytes of `408 Request Timeout`.
+fn timeout_response(version: Version, context: &TaskContext) -> Vec<u8> {
+    let mut response = Vec::new();
+    ErrorTask::new(
+        HttpError::new(408, "The client did not send a complete request in time"),
+        version,
+    )
+    .service(&mut response, context);
+    response
 }
 
 fn is_disconnect(error: &io::Error) -> bool {

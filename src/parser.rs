@@ -669,6 +669,12 @@ impl RequestParser {
         self.partial_line.capacity() + body
     }
 
+    /// Whether the parser is still in the request line or header section
+    /// (the server's `request_header_timeout` runs until it is not).
+    pub fn is_reading_head(&self) -> bool {
+        matches!(self.state, State::RequestLine | State::Headers)
+    }
+
     /// Whether the parser has finished (complete or failed).
     pub fn is_finished(&self) -> bool {
         self.state == State::Finished

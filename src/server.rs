@@ -359,6 +359,16 @@ enum Source {
     Channel(usize),
 }
 
+/// Connections accepted per turn of the loop at most.
+const ACCEPT_BATCH: usize = 64;
+/// At the connection limit with every connection busy, how often to look
+/// for one that could make room.
+const LIMIT_RECHECK: Duration = Duration::from_millis(50);
+/// How long the listeners rest after `accept` fails: the first time, and
+/// at most.
+const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
+const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
+
 const TRIGGER_KEY: usize = usize::MAX;
 const MAX_LISTENERS: usize = 1 << 16;
 
@@ -402,8 +412,21 @@ struct IoLoop {
     scratch: Vec<u8>,
     accepting: bool,
     at_limit: bool,
+    /// Connections closed to make room since the limit was reached.
+    evicted: u64,
+    /// At the limit with no connection that could make room: accepting
+    /// resumes when one closes, or at this time, to look again.
+    limit_recheck: Option<Instant>,
+    /// `accept` failed for want of descriptors (or another resource): the
+    /// listeners rest until then, instead of reporting ready in a loop.
+    accept_resume: Option<Instant>,
+    accept_backoff: Duration,
+    /// Failed `accept` calls in this episode, logged when it ends.
+    accept_failures: u64,
     shutdown_deadline: Option<Instant>,
     next_sweep: Instant,
+    /// The earliest `request_header_timeout` deadline of a head in progress.
+    next_head_check: Option<Instant>,
 }
 
 impl IoLoop {
@@ -438,8 +461,14 @@ impl IoLoop {
             scratch: vec![0; 64 * 1024],
             accepting: true,
             at_limit: false,
+            evicted: 0,
+            limit_recheck: None,
+            accept_resume: None,
+            accept_backoff: Duration::ZERO,
+            accept_failures: 0,
             shutdown_deadline: None,
             next_sweep,
+            next_head_check: None,
         })
     }
 
@@ -480,6 +509,9 @@ impl IoLoop {
             let now = Instant::now();
             if now >= self.next_sweep {
                 self.sweep(now);
+            }
+            if self.next_head_check.is_some_and(|due| now >= due) {
+                self.check_head_deadlines(now);
             }
         }
     }
@@ -542,10 +574,13 @@ impl IoLoop {
         }
     }
 
-    /// Registers the listeners for `POLLIN` while the server accepts and is
-    /// below the connection limit; otherwise new clients wait in the
-    /// kernel's backlog.
+    // ANCHOR: update_listeners
+    /// Registers the listeners for `POLLIN` while the server accepts, unless
+    /// `accept` is resting after a failure, or the server is at the
+    /// connection limit with no connection that could make room: then new
+    /// clients wait in the kernel's backlog.
     fn update_listeners(&mut self) -> io::Result<()> {
+        let now = Instant::now();
         let limit = self.server.adjustments.connection_limit;
         if self.accepting {
             if self.open >= limit && !self.at_limit {
@@ -553,20 +588,30 @@ impl IoLoop {
                 self.server.logger.warn(
                     "waitress",
                     format_args!(
-                        "total open connections reached the connection limit, no longer accepting new connections"
+                        "total open connections reached the connection limit ({limit}): each new client now replaces the connection that has waited longest for a request"
                     ),
                 );
             } else if self.open < limit && self.at_limit {
                 self.at_limit = false;
+                let evicted = std::mem::take(&mut self.evicted);
                 self.server.logger.info(
                     "waitress",
                     format_args!(
-                        "total open connections dropped below the connection limit, listening again"
+                        "total open connections dropped below the connection limit; {evicted} connection(s) were closed to make room"
                     ),
                 );
             }
         }
-        let listen = self.accepting && !self.at_limit;
+        if self
+            .limit_recheck
+            .is_some_and(|at| self.open < limit || now >= at)
+        {
+            self.limit_recheck = None;
+        }
+        if self.accept_resume.is_some_and(|at| now >= at) {
+            self.accept_resume = None;
+        }
+        let listen = self.accepting && self.limit_recheck.is_none() && self.accept_resume.is_none();
         if listen != self.listening {
             self.listening = listen;
             let interest = if listen { POLLIN } else { Events::EMPTY };
@@ -577,6 +622,7 @@ impl IoLoop {
         }
         Ok(())
     }
+    // ANCHOR_END: update_listeners
 
     /// Tells the poller what each channel touched since the last turn now
     /// wants: `POLLIN` and/or `POLLOUT`, or nothing (errors and hang-ups
@@ -649,8 +695,14 @@ impl IoLoop {
         if self.open > 0 {
             timeout = Some(self.next_sweep.saturating_duration_since(now));
         }
-        if let Some(deadline) = self.shutdown_deadline {
-            let until = deadline.saturating_duration_since(now);
+        let wake_ups = [
+            self.shutdown_deadline,
+            self.next_head_check,
+            self.accept_resume,
+            self.limit_recheck,
+        ];
+        for at in wake_ups.into_iter().flatten() {
+            let until = at.saturating_duration_since(now);
             timeout = Some(timeout.map_or(until, |t: Duration| t.min(until)));
         }
         timeout
@@ -680,56 +732,100 @@ impl IoLoop {
         }
     }
 
+    // ANCHOR: accept
+    /// Accepts what the listener has, at most a batch per turn so that the
+    /// connections already open keep being served. At the connection limit
+    /// each new client replaces the connection that has waited longest for
+    /// a request ([`Channel::evictable_since`]); when none may be closed,
+    /// new clients wait in the backlog.
     fn accept(&mut self, listener_index: usize) {
         let limit = self.server.adjustments.connection_limit;
-        while self.open < limit {
-            let Some((listener, address)) = self.server.listeners.get(listener_index) else {
-                return;
-            };
-            let accepted = match listener {
-                Listener::Tcp(listener) => listener.accept().and_then(|(stream, peer)| {
-                    stream.set_nonblocking(true)?;
-                    stream.set_nodelay(true)?;
-                    let server_port = match address {
-                        ListenAddress::Tcp(local) => local.port().to_string(),
-                        ListenAddress::Unix(path) => path.display().to_string(),
-                    };
-                    let info = ConnectionInfo {
-                        remote_addr: peer.ip().to_string(),
-                        remote_port: peer.port().to_string(),
-                        server_port,
-                    };
-                    Ok((Stream::Tcp(stream), info))
-                }),
-                Listener::Unix(listener) => listener.accept().and_then(|(stream, _)| {
-                    stream.set_nonblocking(true)?;
-                    let server_port = match address {
-                        ListenAddress::Unix(path) => path.display().to_string(),
-                        ListenAddress::Tcp(local) => local.port().to_string(),
-                    };
-                    let info = ConnectionInfo {
-                        remote_addr: "localhost".to_string(),
-                        remote_port: String::new(),
-                        server_port,
-                    };
-                    Ok((Stream::Unix(stream), info))
-                }),
-            };
-            match accepted {
-                Ok((stream, info)) => self.add_channel(stream, info),
-                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
-                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
-                Err(e) => {
-                    // EMFILE and friends: log and try again on the next
-                    // readable event rather than spinning.
-                    self.server.logger.warn(
-                        "waitress",
-                        format_args!("server accept() threw an exception: {e}"),
-                    );
+        for _ in 0..ACCEPT_BATCH {
+            let mut make_room = None;
+            if self.open >= limit {
+                make_room = self.longest_waiting();
+                if make_room.is_none() {
+                    self.limit_recheck = Some(Instant::now() + LIMIT_RECHECK);
                     return;
                 }
             }
+            let Some((listener, address)) = self.server.listeners.get(listener_index) else {
+                return;
+            };
+            match accept_one(listener, address) {
+                Ok((stream, info)) => {
+                    self.accepted_again();
+                    if let Some(slot) = make_room {
+                        self.evict(slot);
+                    }
+                    self.add_channel(stream, info);
+                }
+                Err(e) if e.kind() == io::ErrorKind::WouldBlock => return,
+                Err(e) if e.kind() == io::ErrorKind::Interrupted => continue,
+                // The client gave up before we took it: nothing to do.
+                Err(e) if e.kind() == io::ErrorKind::ConnectionAborted => continue,
+                Err(e) => return self.accept_failed(&e),
+            }
         }
+    }
+    // ANCHOR_END: accept
+
+    // ANCHOR: accept_failed
+    /// `accept` failed for want of a resource: out of descriptors (EMFILE,
+    /// ENFILE) or kernel memory. The pending connection stays in the
+    /// backlog, so a level-triggered poller would report the listener ready
+    /// again at once and the loop would spin. Instead the listeners rest,
+    /// 10 ms at first, doubling up to 1 s while the failures go on; the
+    /// connections already open are served meanwhile and, as they close,
+    /// free descriptors. One line is logged when this begins and one when
+    /// it ends, never one per attempt.
+    fn accept_failed(&mut self, error: &io::Error) {
+        if self.accept_failures == 0 {
+            self.server.logger.warn(
+                "waitress",
+                format_args!(
+                    "accept() failed: {error}; pausing new connections (open: {}) until it succeeds again",
+                    self.open
+                ),
+            );
+            self.accept_backoff = ACCEPT_BACKOFF_MIN;
+        } else {
+            self.accept_backoff = (self.accept_backoff * 2).min(ACCEPT_BACKOFF_MAX);
+        }
+        self.accept_failures += 1;
+        self.accept_resume = Some(Instant::now() + self.accept_backoff);
+    }
+
+    /// A connection was accepted: end a failure episode, if one was going on.
+    fn accepted_again(&mut self) {
+        if self.accept_failures > 0 {
+            let failures = std::mem::take(&mut self.accept_failures);
+            self.server.logger.info(
+                "waitress",
+                format_args!("accept() works again after {failures} failed attempt(s)"),
+            );
+        }
+    }
+    // ANCHOR_END: accept_failed
+
+    /// The connection that has waited longest for a request among those
+    /// that may be closed to make room.
+    fn longest_waiting(&self) -> Option<usize> {
+        self.slots
+            .iter()
+            .enumerate()
+            .filter_map(|(slot, channel)| Some((channel.as_ref()?.evictable_since()?, slot)))
+            .min()
+            .map(|(_, slot)| slot)
+    }
+
+    /// Closes a connection to make room for a new client.
+    fn evict(&mut self, slot: usize) {
+        if let Some(channel) = &self.slots[slot] {
+            channel.say_goodbye(&self.server.shared.task_context);
+        }
+        self.evicted += 1;
+        self.close(slot);
     }
 
     fn add_channel(&mut self, stream: Stream, info: ConnectionInfo) {
@@ -783,6 +879,11 @@ impl IoLoop {
         }
         if next == Next::Close {
             self.close(slot);
+            return;
+        }
+        if let Some(started) = channel.head_started {
+            let timeout = Duration::from_secs(self.server.adjustments.request_header_timeout);
+            self.watch_head_deadline(Some(started + timeout));
         }
     }
 
@@ -817,6 +918,36 @@ impl IoLoop {
         }
     }
 
+    /// Answers `408` to every head that has taken longer than
+    /// `request_header_timeout`, and finds the next deadline.
+    fn check_head_deadlines(&mut self, now: Instant) {
+        let timeout = Duration::from_secs(self.server.adjustments.request_header_timeout);
+        self.next_head_check = None;
+        for slot in 0..self.slots.len() {
+            let Some(channel) = self.slots[slot].as_mut() else {
+                continue;
+            };
+            let context = &self.server.shared.task_context;
+            let (next, again) = channel.check_head_deadline(now, timeout, context);
+            if next == Next::Close {
+                self.close(slot);
+                continue;
+            }
+            if again.is_none() {
+                self.touched.push(slot); // it may have a 408 to send
+            }
+            self.watch_head_deadline(again);
+        }
+    }
+
+    fn watch_head_deadline(&mut self, deadline: Option<Instant>) {
+        if let Some(deadline) = deadline {
+            if self.next_head_check.is_none_or(|due| deadline < due) {
+                self.next_head_check = Some(deadline);
+            }
+        }
+    }
+
     /// After the loop: close what is left and stop the workers.
     fn finish(&mut self) {
         for slot in 0..self.slots.len() {
@@ -832,6 +963,41 @@ impl IoLoop {
                 "waitress",
                 format_args!("{still_running} thread(s) still running"),
             );
+        }
+    }
+}
+
+/// Accepts one connection, made nonblocking, with what the environ needs
+/// to know about it.
+fn accept_one(
+    listener: &Listener,
+    address: &ListenAddress,
+) -> io::Result<(Stream, ConnectionInfo)> {
+    let server_port = match address {
+        ListenAddress::Tcp(local) => local.port().to_string(),
+        ListenAddress::Unix(path) => path.display().to_string(),
+    };
+    match listener {
+        Listener::Tcp(listener) => {
+            let (stream, peer) = listener.accept()?;
+            stream.set_nonblocking(true)?;
+            stream.set_nodelay(true)?;
+            let info = ConnectionInfo {
+                remote_addr: peer.ip().to_string(),
+                remote_port: peer.port().to_string(),
+                server_port,
+            };
+            Ok((Stream::Tcp(stream), info))
+        }
+        Listener::Unix(listener) => {
+            let (stream, _) = listener.accept()?;
+            stream.set_nonblocking(true)?;
+            let info = ConnectionInfo {
+                remote_addr: "localhost".to_string(),
+                remote_port: String::new(),
+                server_port,
+            };
+            Ok((Stream::Unix(stream), info))
         }
     }
 }

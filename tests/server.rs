@@ -495,40 +495,6 @@ fn a_bad_request_is_answered_and_nothing_after_it_is_served() {
     );
 }
 
-#[test]
-fn the_connection_limit_holds_new_clients_in_the_backlog() {
-    let server = TestServer::start(hello, |b| b.connection_limit(2));
-    let first = server.connect();
-    let second = server.connect();
-    for stream in [&first, &second] {
-        (&*stream)
-            .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-            .unwrap();
-        assert_eq!(
-            read_response(&mut BufReader::new(stream.try_clone().unwrap())).status,
-            200
-        );
-    }
-    let mut third = server.connect(); // accepted by the kernel, not by the server
-    third
-        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-        .unwrap();
-    third
-        .set_read_timeout(Some(Duration::from_millis(300)))
-        .unwrap();
-    let mut byte = [0];
-    assert!(
-        third.read(&mut byte).is_err(),
-        "no answer while at the limit"
-    );
-    drop(first);
-    third.set_read_timeout(Some(TIMEOUT)).unwrap();
-    assert_eq!(read_response(&mut BufReader::new(third)).status, 200);
-    let log = server.stop().contents();
-    assert!(log.contains("reached the connection limit"));
-    assert!(log.contains("listening again"));
-}
-
 fn open_file_limit() -> usize {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     limits
