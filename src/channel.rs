@@ -34,6 +34,7 @@ use std::io::{self, IoSlice, Read, Write};
 use std::net::{Shutdown, TcpStream};
 use std::os::fd::{AsRawFd, RawFd};
 use std::os::unix::net::UnixStream;
+use std::panic::{self, AssertUnwindSafe};
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
@@ -43,7 +44,9 @@ use crate::dispatcher::{Dispatcher, Task};
 use crate::error::HttpError;
 use crate::logging::Logger;
 use crate::parser::{Limits, Request, RequestParser, Status, Version};
-use crate::task::{ErrorTask, ResponseOutput, TaskContext, TaskRequest, WsgiTask};
+use crate::task::{
+    ErrorTask, PausedResponse, Progress, ResponseOutput, TaskContext, TaskRequest, WsgiTask,
+};
 use crate::wsgi::{Application, ClientDisconnected, RequestInfo};
 
 /// `HTTP/1.1 100 Continue`, the interim response to `Expect: 100-continue`.
@@ -188,6 +191,13 @@ struct State {
     /// condition variable is a system call even with nobody waiting, so it
     /// is done only then.
     worker_waiting: bool,
+    /// The worker gave the channel back because its client is not reading
+    /// (the output is over `outbuf_high_watermark`). The channel stays in
+    /// service; the I/O thread dispatches it again once the client has
+    /// read half of that.
+    waiting_for_room: bool,
+    /// The response that paused, if it paused in the middle of one.
+    paused: Option<Box<PausedResponse>>,
 }
 // ANCHOR_END: state
 
@@ -246,6 +256,8 @@ impl Channel {
                     continue_owed: false,
                     last_activity: Instant::now(),
                     worker_waiting: false,
+                    waiting_for_room: false,
+                    paused: None,
                 }),
                 drained: Condvar::new(),
                 disconnected: ClientDisconnected::new(),
@@ -395,6 +407,36 @@ impl Channel {
         self.offer(task, server);
     }
 
+    /// Dispatches a channel that gave its worker back while in service.
+    fn resume_service(&mut self, server: &Arc<ServerShared>) {
+        let task: Box<dyn Task> = Box::new(ChannelTask {
+            shared: Arc::clone(&self.shared),
+            server: Arc::clone(server),
+        });
+        self.offer(task, server);
+    }
+
+    /// Before the I/O thread closes a channel whose response paused: the
+    /// response holds the application's body, whose `close()` must run on
+    /// a worker, so a task is dispatched to drop it there.
+    pub fn release_paused(&mut self, server: &Arc<ServerShared>) {
+        let mut state = lock(&self.shared.state);
+        if !state.waiting_for_room {
+            return;
+        }
+        state.waiting_for_room = false;
+        state.closed = true;
+        drop(state);
+        let task = Box::new(ChannelTask {
+            shared: Arc::clone(&self.shared),
+            server: Arc::clone(server),
+        });
+        if let Err(task) = server.dispatcher.try_add_task(task) {
+            // The queue is full or shut down: drop it here, panics caught.
+            task.cancel();
+        }
+    }
+
     /// Offers a task to the dispatcher; a full queue keeps it for later and
     /// stops reading meanwhile (backpressure reaches the client through TCP).
     pub fn offer(&mut self, task: Box<dyn Task>, server: &Arc<ServerShared>) {
@@ -409,7 +451,7 @@ impl Channel {
     }
 
     /// The socket is writable: send what is pending.
-    pub fn handle_write(&mut self, scratch: &mut [u8], server: &ServerShared) -> Next {
+    pub fn handle_write(&mut self, scratch: &mut [u8], server: &Arc<ServerShared>) -> Next {
         let shared = Arc::clone(&self.shared);
         let mut state = lock(&shared.state);
         match state.output.flush_to(&shared.stream, scratch) {
@@ -441,7 +483,7 @@ impl Channel {
     }
 
     /// A worker changed the shared state: recompute what to poll for.
-    pub fn refresh(&mut self, server: &ServerShared) -> Next {
+    pub fn refresh(&mut self, server: &Arc<ServerShared>) -> Next {
         let shared = Arc::clone(&self.shared);
         let mut state = lock(&shared.state);
         state.notified = false;
@@ -458,9 +500,14 @@ impl Channel {
         self.after_change(&mut state, server)
     }
 
-    fn after_change(&mut self, state: &mut State, server: &ServerShared) -> Next {
+    fn after_change(&mut self, state: &mut State, server: &Arc<ServerShared>) -> Next {
         if state.output.is_empty() && state.close_when_flushed && !state.in_service {
             return Next::Close;
+        }
+        if state.waiting_for_room && state.output.len() <= server.high_watermark / 2 {
+            // The client caught up: a worker takes the response up again.
+            state.waiting_for_room = false;
+            self.resume_service(server);
         }
         if self.read_closed || state.close_when_flushed {
             self.want_read = false;
@@ -663,59 +710,100 @@ struct ChannelTask {
     server: Arc<ServerShared>,
 }
 
+/// What a worker does next for a channel.
+enum Job {
+    Resume(Box<PausedResponse>),
+    Answer(Queued),
+}
+
 impl Task for ChannelTask {
     fn service(self: Box<Self>) {
         let ChannelTask { shared, server } = *self;
         loop {
-            let next = {
+            let job = {
                 let mut state = lock(&shared.state);
-                match state.requests.pop_front() {
-                    Some(request) if !state.closed => request,
-                    _ => {
-                        state.in_service = false;
-                        let needs_io_thread = state.read_paused
-                            || !state.output.is_empty()
-                            || state.close_when_flushed
-                            || state.closed
-                            || state.continue_owed;
-                        if needs_io_thread {
-                            wake(&shared, &mut state, &server);
+                let resumable = if state.closed {
+                    None
+                } else {
+                    state.paused.take()
+                };
+                if let Some(paused) = resumable {
+                    Job::Resume(paused)
+                } else if !state.closed
+                    && !state.requests.is_empty()
+                    && state.output.len() > server.high_watermark
+                {
+                    // Between two responses, and the client is behind:
+                    // give the worker back until it reads.
+                    state.waiting_for_room = true;
+                    wake(&shared, &mut state, &server);
+                    return;
+                } else {
+                    match state.requests.pop_front() {
+                        Some(request) if !state.closed => Job::Answer(request),
+                        _ => {
+                            // Done, or closed (a paused response left is
+                            // dropped here, on the worker).
+                            let paused = state.paused.take();
+                            state.in_service = false;
+                            let needs_io_thread = state.read_paused
+                                || !state.output.is_empty()
+                                || state.close_when_flushed
+                                || state.closed
+                                || state.continue_owed;
+                            if needs_io_thread {
+                                wake(&shared, &mut state, &server);
+                            }
+                            drop(state);
+                            drop(paused);
+                            if server.tasks_waiting.load(Ordering::SeqCst) {
+                                server.waker.wake_loop();
+                            }
+                            return;
                         }
-                        drop(state);
-                        if server.tasks_waiting.load(Ordering::SeqCst) {
-                            server.waker.wake_loop();
-                        }
-                        return;
                     }
                 }
             };
-            let mut output = ChannelOutput {
-                shared: &shared,
-                server: &server,
-            };
-            let outcome = match next {
-                Queued::Request(request) => {
-                    let task_request = task_request(request, &shared.info, &server);
-                    WsgiTask::new(&*server.app, task_request, &server.task_context)
-                        .service(&mut output)
+            // Everything the application's code can reach runs guarded
+            // inside; this is the last guard, for whatever escapes it.
+            let served = panic::catch_unwind(AssertUnwindSafe(|| serve(job, &shared, &server)));
+            let progress = served.unwrap_or_else(|payload| {
+                server.logger.error(
+                    "waitress",
+                    format_args!(
+                        "Exception while serving a request: panicked: {}",
+                        panic_message(payload.as_ref())
+                    ),
+                );
+                Progress::Done(crate::task::TaskOutcome {
+                    close: true,
+                    status: 0,
+                    body_bytes: 0,
+                })
+            });
+            match progress {
+                Progress::Paused(paused) => {
+                    let mut state = lock(&shared.state);
+                    state.paused = Some(paused);
+                    state.waiting_for_room = true;
+                    wake(&shared, &mut state, &server);
+                    return;
                 }
-                Queued::Error(error, version) => {
-                    ErrorTask::new(error, version).service(&mut output, &server.task_context)
+                Progress::Done(outcome) if outcome.close => {
+                    let mut state = lock(&shared.state);
+                    state.close_when_flushed = true;
+                    state.requests.clear();
+                    state.in_service = false;
+                    if state.output.is_empty() {
+                        // Everything is sent: tell the client now. This is a
+                        // shutdown, not a close, so the descriptor stays valid
+                        // until the I/O thread closes it.
+                        shared.stream.shutdown_write();
+                    }
+                    wake(&shared, &mut state, &server);
+                    return;
                 }
-            };
-            if outcome.close {
-                let mut state = lock(&shared.state);
-                state.close_when_flushed = true;
-                state.requests.clear();
-                state.in_service = false;
-                if state.output.is_empty() {
-                    // Everything is sent: tell the client now. This is a
-                    // shutdown, not a close, so the descriptor stays valid
-                    // until the I/O thread closes it.
-                    shared.stream.shutdown_write();
-                }
-                wake(&shared, &mut state, &server);
-                return;
+                Progress::Done(_) => {}
             }
         }
     }
@@ -725,10 +813,38 @@ impl Task for ChannelTask {
         // be served: drop them and let the I/O thread close it.
         let mut state = lock(&self.shared.state);
         state.requests.clear();
+        let paused = state.paused.take();
         state.in_service = false;
         state.close_when_flushed = true;
         wake(&self.shared, &mut state, &self.server);
+        drop(state);
+        drop(paused);
     }
+}
+
+/// Runs one job: a new request (the application, or an error response) or
+/// a paused response taken up again. It may pause.
+fn serve(job: Job, shared: &Shared, server: &ServerShared) -> Progress {
+    let mut output = ChannelOutput { shared, server };
+    match job {
+        Job::Resume(paused) => paused.resume(&mut output, &server.task_context, true),
+        Job::Answer(Queued::Request(request)) => {
+            let task_request = task_request(request, &shared.info, server);
+            WsgiTask::new(&*server.app, task_request, &server.task_context).start(&mut output, true)
+        }
+        Job::Answer(Queued::Error(error, version)) => Progress::Done(
+            ErrorTask::new(error, version).service(&mut output, &server.task_context),
+        ),
+    }
+}
+
+/// The text of a panic: `panic!` gives a `&str` or a `String`.
+fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
+    payload
+        .downcast_ref::<&str>()
+        .copied()
+        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
+        .unwrap_or("a panic with a non-text payload")
 }
 // ANCHOR_END: channel_task
 
@@ -832,10 +948,19 @@ impl ResponseOutput for ChannelOutput<'_> {
     }
 
     fn write_file(&mut self, file: Box<dyn Read + Send>, len: u64) -> io::Result<u64> {
-        let mut state = self.wait_for_room()?;
+        // No wait for room: a file takes no memory until the I/O thread
+        // streams it, a block at a time.
+        let mut state = lock(&self.shared.state);
+        if state.closed {
+            return Err(io::ErrorKind::BrokenPipe.into());
+        }
         state.output.push_file(file, len);
         wake(self.shared, &mut state, self.server);
         Ok(len)
+    }
+
+    fn should_pause(&self) -> bool {
+        lock(&self.shared.state).output.len() > self.server.high_watermark
     }
 
     fn client_disconnected(&self) -> ClientDisconnected {

@@ -888,7 +888,8 @@ impl IoLoop {
     }
 
     fn close(&mut self, slot: usize) {
-        if let Some(channel) = self.slots[slot].take() {
+        if let Some(mut channel) = self.slots[slot].take() {
+            channel.release_paused(&self.server.shared);
             let fd = channel.shared.stream.as_raw_fd();
             if channel.is_shared() {
                 // A worker may keep the socket open past our close.

@@ -91,6 +91,13 @@ pub trait ResponseOutput {
         Ok(sent)
     }
 
+    /// Whether a response should stop and give its worker back, because
+    /// the client has not taken what was already written (it is over
+    /// `outbuf_high_watermark`). The default never asks.
+    fn should_pause(&self) -> bool {
+        false
+    }
+
     /// The flag that tells the application its client has gone away.
     fn client_disconnected(&self) -> ClientDisconnected {
         ClientDisconnected::new()
@@ -197,6 +204,14 @@ enum Framing {
 pub struct ResponseWriter<'a> {
     output: &'a mut dyn ResponseOutput,
     context: &'a TaskContext,
+    state: ResponseState,
+}
+// ANCHOR_END: response_writer
+
+/// What a response has decided and sent so far: the part of a
+/// [`ResponseWriter`] that outlives a pause (see [`PausedResponse`]).
+#[derive(Debug)]
+struct ResponseState {
     start: ResponseStart,
     version: Version,
     head: bool,
@@ -211,7 +226,6 @@ pub struct ResponseWriter<'a> {
     sent: u64,
     warned_overflow: bool,
 }
-// ANCHOR_END: response_writer
 
 impl<'a> ResponseWriter<'a> {
     /// A writer for the response to one request.
@@ -225,29 +239,31 @@ impl<'a> ResponseWriter<'a> {
         ResponseWriter {
             output,
             context,
-            start: ResponseStart::default(),
-            version,
-            head,
-            close: close_after,
-            content_length: None,
-            framing: None,
-            head_pending: None,
-            sent: 0,
-            warned_overflow: false,
+            state: ResponseState {
+                start: ResponseStart::default(),
+                version,
+                head,
+                close: close_after,
+                content_length: None,
+                framing: None,
+                head_pending: None,
+                sent: 0,
+                warned_overflow: false,
+            },
         }
     }
 
     /// Whether the status line and headers have been written.
     pub fn headers_sent(&self) -> bool {
-        self.framing.is_some() && self.head_pending.is_none()
+        self.state.framing.is_some() && self.state.head_pending.is_none()
     }
 
     /// Tells the writer the body's length when the application gave no
     /// `Content-Length` (one buffer, one chunk, a file). Ignored once headers
     /// are out, or when the application gave its own.
     fn set_known_length(&mut self, length: u64) {
-        if self.framing.is_none() && self.start.content_length().is_none() {
-            self.content_length = Some(length);
+        if self.state.framing.is_none() && self.state.start.content_length().is_none() {
+            self.state.content_length = Some(length);
         }
     }
 
@@ -255,39 +271,43 @@ impl<'a> ResponseWriter<'a> {
     /// Decides the framing and whether the connection stays open, and builds
     /// the status line and headers.
     fn build_response_header(&mut self) -> Result<(Vec<u8>, Framing), AppError> {
-        let status_code = self.start.status_code();
+        let status_code = self.state.start.status_code();
         if (100..200).contains(&status_code) {
             // A final response cannot be interim; 101 would need Upgrade,
             // which applications may not send.
             return Err(ResponseError::InvalidStatus(
-                self.start.status().unwrap_or_default().to_string(),
+                self.state.start.status().unwrap_or_default().to_string(),
             )
             .into());
         }
-        let length = self.start.content_length().or(self.content_length);
+        let length = self
+            .state
+            .start
+            .content_length()
+            .or(self.state.content_length);
         let framing = if status_code == 204 || status_code == 304 {
             Framing::NoBody
         } else if let Some(length) = length {
             Framing::Length(length)
-        } else if self.version == Version::Http11 {
+        } else if self.state.version == Version::Http11 {
             Framing::Chunked
         } else {
             Framing::UntilClose
         };
         let keep_alive_possible = !matches!(framing, Framing::UntilClose);
-        self.close = self.close || !keep_alive_possible;
+        self.state.close = self.state.close || !keep_alive_possible;
 
         let mut bytes = Vec::with_capacity(256);
         let mut head = LatinWriter(&mut bytes);
         let _ = write!(
             head,
             "{} {}\r\n",
-            self.version.as_str(),
-            self.start.status().unwrap_or_default()
+            self.state.version.as_str(),
+            self.state.start.status().unwrap_or_default()
         );
         let mut app_server_header = false;
         let mut app_date_header = false;
-        for (name, value) in self.start.headers() {
+        for (name, value) in self.state.start.headers() {
             if name.eq_ignore_ascii_case("content-length") {
                 continue; // written below, from the framing decision
             }
@@ -305,9 +325,9 @@ impl<'a> ResponseWriter<'a> {
             Framing::Chunked => head.push("Transfer-Encoding: chunked\r\n"),
             Framing::UntilClose | Framing::NoBody => {}
         }
-        if self.close {
+        if self.state.close {
             head.push("Connection: close\r\n");
-        } else if self.version == Version::Http10 {
+        } else if self.state.version == Version::Http10 {
             head.push("Connection: keep-alive\r\n");
         }
         if !app_date_header {
@@ -327,13 +347,13 @@ impl<'a> ResponseWriter<'a> {
     /// Decides the framing and builds the headers, once; they are written
     /// with the first body bytes, so a small response is one write.
     fn decide(&mut self) -> Result<Framing, AppError> {
-        if let Some(framing) = self.framing {
+        if let Some(framing) = self.state.framing {
             return Ok(framing);
         }
-        self.start.mark_headers_sent()?;
+        self.state.start.mark_headers_sent()?;
         let (bytes, framing) = self.build_response_header()?;
-        self.head_pending = Some(bytes);
-        self.framing = Some(framing);
+        self.state.head_pending = Some(bytes);
+        self.state.framing = Some(framing);
         Ok(framing)
     }
 
@@ -341,7 +361,7 @@ impl<'a> ResponseWriter<'a> {
     /// framed), in one write.
     fn send(&mut self, data: &[u8]) -> Result<(), AppError> {
         self.decide()?;
-        match self.head_pending.take() {
+        match self.state.head_pending.take() {
             // A large body is not copied behind the headers.
             Some(bytes) if data.len() > 16 * 1024 => self.output.write_parts(&bytes, data)?,
             Some(mut bytes) => {
@@ -356,7 +376,7 @@ impl<'a> ResponseWriter<'a> {
 
     /// Frames and sends body bytes (the `write` of PEP 3333 and every chunk).
     fn write_body(&mut self, data: &[u8]) -> Result<(), AppError> {
-        if !self.start.is_started() {
+        if !self.state.start.is_started() {
             return Err(ResponseError::NotStarted.into());
         }
         if data.is_empty() {
@@ -366,10 +386,10 @@ impl<'a> ResponseWriter<'a> {
         let framing = self.decide()?;
         let mut data = data;
         if let Framing::Length(length) = framing {
-            let room = length.saturating_sub(self.sent);
+            let room = length.saturating_sub(self.state.sent);
             if data.len() as u64 > room {
-                if !self.warned_overflow {
-                    self.warned_overflow = true;
+                if !self.state.warned_overflow {
+                    self.state.warned_overflow = true;
                     self.context.logger.warn(
                         "waitress",
                         format_args!(
@@ -380,20 +400,20 @@ impl<'a> ResponseWriter<'a> {
                 data = &data[..room as usize];
             }
         }
-        if self.head || framing == Framing::NoBody || data.is_empty() {
-            if framing == Framing::NoBody && !self.warned_overflow {
-                self.warned_overflow = true;
+        if self.state.head || framing == Framing::NoBody || data.is_empty() {
+            if framing == Framing::NoBody && !self.state.warned_overflow {
+                self.state.warned_overflow = true;
                 self.context.logger.warn(
                     "waitress",
                     format_args!(
                         "application-written content was ignored due to HTTP response that may not contain a message-body: ({})",
-                        self.start.status().unwrap_or_default()
+                        self.state.start.status().unwrap_or_default()
                     ),
                 );
             }
             return Ok(());
         }
-        self.sent += data.len() as u64;
+        self.state.sent += data.len() as u64;
         if framing == Framing::Chunked {
             let mut framed = Vec::with_capacity(data.len() + 12);
             let _ = write!(LatinWriter(&mut framed), "{:X}\r\n", data.len());
@@ -408,11 +428,11 @@ impl<'a> ResponseWriter<'a> {
     /// Sends a file body of known length, streamed by the output.
     fn write_file(&mut self, file: Box<dyn Read + Send>, length: u64) -> Result<(), AppError> {
         self.send(&[])?;
-        match self.framing {
-            Some(Framing::Length(announced)) if !self.head => {
+        match self.state.framing {
+            Some(Framing::Length(announced)) if !self.state.head => {
                 let want = announced.min(length);
                 let sent = self.output.write_file(file, want)?;
-                self.sent += sent;
+                self.state.sent += sent;
                 Ok(())
             }
             _ => Ok(()),
@@ -423,20 +443,20 @@ impl<'a> ResponseWriter<'a> {
     /// and the check that a `Content-Length` was honoured.
     fn finish(&mut self) -> Result<(), AppError> {
         let framing = self.decide()?;
-        if framing == Framing::Chunked && !self.head {
+        if framing == Framing::Chunked && !self.state.head {
             return self.send(b"0\r\n\r\n");
         }
         self.send(&[])?;
-        match self.framing {
-            Some(Framing::Length(length)) if !self.head && self.sent < length => {
+        match self.state.framing {
+            Some(Framing::Length(length)) if !self.state.head && self.state.sent < length => {
                 self.context.logger.warn(
                     "waitress",
                     format_args!(
                         "application returned too few bytes ({}) for specified Content-Length ({length})",
-                        self.sent
+                        self.state.sent
                     ),
                 );
-                self.close = true;
+                self.state.close = true;
             }
             _ => {}
         }
@@ -451,7 +471,7 @@ impl StartResponse for ResponseWriter<'_> {
         headers: Headers,
         exc_info: Option<AppError>,
     ) -> Result<(), AppError> {
-        self.start.start_response(status, headers, exc_info)
+        self.state.start.start_response(status, headers, exc_info)
     }
 
     fn write(&mut self, data: &[u8]) -> Result<(), AppError> {
@@ -486,6 +506,20 @@ impl<'a> WsgiTask<'a> {
     /// error or panic before the headers are sent becomes a 500; after, the
     /// connection is closed so the client sees the response was cut short.
     pub fn service(self, output: &mut dyn ResponseOutput) -> TaskOutcome {
+        let context = self.context;
+        let mut progress = self.start(output, false);
+        loop {
+            match progress {
+                Progress::Done(outcome) => return outcome,
+                Progress::Paused(paused) => progress = paused.resume(output, context, false),
+            }
+        }
+    }
+
+    /// Calls the application and sends its body. With `may_pause`, stops
+    /// between two pieces of the body when the output asks to
+    /// ([`ResponseOutput::should_pause`]) and returns the rest to resume.
+    pub fn start(self, output: &mut dyn ResponseOutput, may_pause: bool) -> Progress {
         let WsgiTask {
             app,
             request,
@@ -499,57 +533,203 @@ impl<'a> WsgiTask<'a> {
             output.client_disconnected(),
         );
         let mut writer = ResponseWriter::new(output, context, version, head, request.close_after);
-        let result = run_application(app, &mut environ, &mut writer);
-        // For the log: the target as the client sent it (read only on failure).
-        let path = || environ.get("REQUEST_URI").unwrap_or("").to_string();
-        match result {
-            Ok(()) => TaskOutcome {
-                close: writer.close,
-                status: writer.start.status_code(),
-                body_bytes: writer.sent,
-            },
-            Err(failure) if failure.client_gone => {
-                context.logger.info(
-                    "waitress",
-                    format_args!("Client disconnected while serving {}", path()),
-                );
-                TaskOutcome {
-                    close: true,
-                    status: writer.start.status_code(),
-                    body_bytes: writer.sent,
-                }
-            }
-            Err(failure) => {
-                context.logger.error(
-                    "waitress",
-                    format_args!("Exception while serving {}: {}", path(), failure.message),
-                );
-                if writer.headers_sent() {
-                    // Too late for a 500: close, and a chunked body stays
-                    // unterminated so the client sees it was cut.
-                    return TaskOutcome {
-                        close: true,
-                        status: writer.start.status_code(),
-                        body_bytes: writer.sent,
-                    };
-                }
-                let detail = if context.expose_tracebacks {
-                    failure.message
-                } else {
-                    "The server encountered an unexpected internal server error".to_string()
-                };
-                let writer_output = writer.output;
-                ErrorTask::new(HttpError::new(500, detail), version).service(writer_output, context)
-            }
-        }
+        let rest = run_application(app, &mut environ, &mut writer);
+        go_on(environ, writer, rest, may_pause)
     }
 }
 // ANCHOR_END: wsgi_task
 
-/// Why an application run failed.
+// ANCHOR: paused_response
+/// How far a [`WsgiTask`] got.
+pub enum Progress {
+    /// The response is complete (or abandoned).
+    Done(TaskOutcome),
+    /// The client is not reading fast enough: the response gave its worker
+    /// back, and [`PausedResponse::resume`] goes on where it stopped.
+    Paused(Box<PausedResponse>),
+}
+
+/// A response waiting for its client to read: everything needed to go on,
+/// on whichever worker resumes it. Dropping it closes the body (PEP 3333's
+/// `close()`), with any panic in there caught.
+pub struct PausedResponse {
+    environ: DropGuard<Environ>,
+    state: ResponseState,
+    rest: DropGuard<RestOfBody>,
+}
+
+impl PausedResponse {
+    /// Sends more of the body to `output`, and finishes the response or
+    /// pauses again.
+    pub fn resume(
+        self: Box<Self>,
+        output: &mut dyn ResponseOutput,
+        context: &TaskContext,
+        may_pause: bool,
+    ) -> Progress {
+        let PausedResponse {
+            mut environ,
+            state,
+            mut rest,
+        } = *self;
+        let (Some(environ), Some(rest)) = (environ.take(), rest.take()) else {
+            // Never so: both are set when a response pauses.
+            return Progress::Done(TaskOutcome {
+                close: true,
+                status: state.start.status_code(),
+                body_bytes: state.sent,
+            });
+        };
+        let writer = ResponseWriter {
+            output,
+            context,
+            state,
+        };
+        go_on(environ, writer, Ok(rest), may_pause)
+    }
+}
+
+impl std::fmt::Debug for PausedResponse {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("PausedResponse")
+            .field("state", &self.state)
+            .finish_non_exhaustive()
+    }
+}
+
+/// What is left to send of a body.
+enum RestOfBody {
+    /// The application's iterator, not exhausted yet.
+    Chunks {
+        chunks: Box<dyn Iterator<Item = crate::wsgi::Chunk> + Send>,
+        exact_one_chunk: bool,
+    },
+    /// One buffer, sent a slice at a time so the output stays bounded.
+    Bytes {
+        bytes: std::borrow::Cow<'static, [u8]>,
+        sent: usize,
+    },
+    /// Everything is sent but the end (the chunked terminator).
+    End,
+}
+
+/// Holds an application's value (its body, its environ's objects) and
+/// drops it with panics caught: its `Drop` is application code.
+struct DropGuard<T>(Option<T>);
+
+impl<T> DropGuard<T> {
+    fn take(&mut self) -> Option<T> {
+        self.0.take()
+    }
+}
+
+impl<T> Drop for DropGuard<T> {
+    fn drop(&mut self) {
+        if let Some(value) = self.0.take() {
+            let _ = drop_caught(value);
+        }
+    }
+}
+
+/// Drops `value`, returning the panic its `Drop` raised, if any.
+fn drop_caught<T>(value: T) -> Result<(), Failure> {
+    panic::catch_unwind(AssertUnwindSafe(move || drop(value)))
+        .map_err(|payload| Failure::from_panic(payload, "while closing its body"))
+}
+// ANCHOR_END: paused_response
+
+/// How much of a one-buffer body is sent between two looks at whether the
+/// client keeps up.
+const BYTES_SLICE: usize = 1024 * 1024;
+
+// ANCHOR: go_on
+/// Sends the rest of the body, then ends the response: with its outcome,
+/// or a 500 if the application failed before the headers went out.
+fn go_on(
+    environ: Environ,
+    mut writer: ResponseWriter<'_>,
+    rest: Result<RestOfBody, Failure>,
+    may_pause: bool,
+) -> Progress {
+    let result = rest.and_then(
+        |mut rest| match send_rest(&mut rest, &mut writer, may_pause) {
+            Ok(true) => drop_caught(rest),
+            Ok(false) => Err(Failure::pause(rest)),
+            Err(failure) => {
+                let _ = drop_caught(rest); // the first failure is the one to report
+                Err(failure)
+            }
+        },
+    );
+    let result = match result {
+        Err(Failure {
+            paused: Some(rest), ..
+        }) => {
+            return Progress::Paused(Box::new(PausedResponse {
+                environ: DropGuard(Some(environ)),
+                state: writer.state,
+                rest: DropGuard(Some(*rest)),
+            }));
+        }
+        other => other,
+    };
+    // For the log: the target as the client sent it (read only on failure).
+    let path = environ.get("REQUEST_URI").unwrap_or("").to_string();
+    let result = result.and_then(|()| drop_caught(environ));
+    Progress::Done(conclude(writer, result, &path))
+}
+// ANCHOR_END: go_on
+
+/// The outcome of a response that ran to its end or failed.
+fn conclude(writer: ResponseWriter<'_>, result: Result<(), Failure>, path: &str) -> TaskOutcome {
+    let context = writer.context;
+    let outcome = TaskOutcome {
+        close: writer.state.close,
+        status: writer.state.start.status_code(),
+        body_bytes: writer.state.sent,
+    };
+    let failure = match result {
+        Ok(()) => return outcome,
+        Err(failure) => failure,
+    };
+    if failure.client_gone {
+        context.logger.info(
+            "waitress",
+            format_args!("Client disconnected while serving {path}"),
+        );
+        return TaskOutcome {
+            close: true,
+            ..outcome
+        };
+    }
+    context.logger.error(
+        "waitress",
+        format_args!("Exception while serving {path}: {}", failure.message),
+    );
+    if writer.headers_sent() {
+        // Too late for a 500: close, and a chunked body stays
+        // unterminated so the client sees it was cut.
+        return TaskOutcome {
+            close: true,
+            ..outcome
+        };
+    }
+    let detail = if context.expose_tracebacks {
+        failure.message
+    } else {
+        "The server encountered an unexpected internal server error".to_string()
+    };
+    ErrorTask::new(HttpError::new(500, detail), writer.state.version)
+        .service(writer.output, context)
+}
+
+/// Why an application run failed, or (`paused`) why it stopped early.
 struct Failure {
     message: String,
     client_gone: bool,
+    /// Not a failure: the output is full and the response pauses with this
+    /// left to send.
+    paused: Option<Box<RestOfBody>>,
 }
 
 impl From<AppError> for Failure {
@@ -572,18 +752,34 @@ impl Failure {
         Failure {
             message,
             client_gone,
+            paused: None,
         }
     }
 
-    fn from_panic(payload: Box<dyn std::any::Any + Send>) -> Failure {
+    /// `when` says where, e.g. "while closing its body", or is empty.
+    fn from_panic(payload: Box<dyn std::any::Any + Send>, when: &str) -> Failure {
         let text = payload
             .downcast_ref::<&str>()
             .map(|s| s.to_string())
             .or_else(|| payload.downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "a panic with a non-text payload".to_string());
+        let when = if when.is_empty() {
+            String::new()
+        } else {
+            format!(" {when}")
+        };
         Failure {
-            message: format!("the application panicked: {text}"),
+            message: format!("the application panicked{when}: {text}"),
             client_gone: false,
+            paused: None,
+        }
+    }
+
+    fn pause(rest: RestOfBody) -> Failure {
+        Failure {
+            message: String::new(),
+            client_gone: false,
+            paused: Some(Box::new(rest)),
         }
     }
 }
@@ -599,65 +795,119 @@ fn is_disconnect(kind: io::ErrorKind) -> bool {
 }
 
 // ANCHOR: run_application
-/// Calls the application and streams its body, catching panics.
+/// Calls the application, catching a panic, and says what of its body is
+/// left to send. A file of known length goes to the output whole: the I/O
+/// thread streams it.
 fn run_application(
     app: &dyn Application,
     environ: &mut Environ,
     writer: &mut ResponseWriter<'_>,
-) -> Result<(), Failure> {
+) -> Result<RestOfBody, Failure> {
     let called = panic::catch_unwind(AssertUnwindSafe(|| app.call(environ, writer)));
     let body = match called {
         Ok(Ok(body)) => body,
         Ok(Err(error)) => return Err(Failure::from_error(&error)),
-        Err(payload) => return Err(Failure::from_panic(payload)),
+        Err(payload) => return Err(Failure::from_panic(payload, "")),
     };
     let (exact_one_chunk, known_length) = (body.size_hint() == (1, Some(1)), body.content_length());
     if let Some(length) = known_length {
         writer.set_known_length(length);
     }
-    match body.into_kind() {
-        BodyKind::Empty => {}
-        BodyKind::Bytes(bytes) => writer.write_body(&bytes).map_err(Failure::from)?,
+    Ok(match body.into_kind() {
+        BodyKind::Empty => RestOfBody::End,
+        BodyKind::Bytes(bytes) => RestOfBody::Bytes { bytes, sent: 0 },
         BodyKind::File(file) => match file.into_reader() {
-            (reader, Some(length)) => writer.write_file(reader, length).map_err(Failure::from)?,
-            (reader, None) => {
-                let mut body = crate::wsgi::Body::reader(reader, 32 * 1024);
-                stream_chunks(&mut body, false, writer)?;
+            (reader, Some(length)) => {
+                let reader = Box::new(GuardedReader(DropGuard(Some(reader))));
+                writer.write_file(reader, length).map_err(Failure::from)?;
+                RestOfBody::End
             }
+            (reader, None) => RestOfBody::Chunks {
+                chunks: Box::new(crate::wsgi::Body::reader(reader, 32 * 1024)),
+                exact_one_chunk: false,
+            },
         },
-        BodyKind::Chunks(chunks) => {
-            let mut chunks = chunks;
-            stream_chunks(&mut chunks, exact_one_chunk, writer)?;
-        }
-    }
-    writer.finish().map_err(Failure::from)
+        BodyKind::Chunks(chunks) => RestOfBody::Chunks {
+            chunks,
+            exact_one_chunk,
+        },
+    })
 }
 // ANCHOR_END: run_application
 
-/// Writes every chunk; a single chunk gives the body's length (PEP 3333's
-/// `len(iterable) == 1`). For HEAD, stops once the headers are out.
-fn stream_chunks<I>(
-    chunks: &mut I,
-    exact_one_chunk: bool,
+// ANCHOR: send_rest
+/// Sends what is left of the body and ends the response: `Ok(true)` when
+/// done, `Ok(false)` when it stopped because the output is full and
+/// `may_pause`. Every call into the application's iterator is guarded.
+fn send_rest(
+    rest: &mut RestOfBody,
     writer: &mut ResponseWriter<'_>,
-) -> Result<(), Failure>
-where
-    I: Iterator<Item = crate::wsgi::Chunk> + ?Sized,
-{
+    may_pause: bool,
+) -> Result<bool, Failure> {
     loop {
-        let next = panic::catch_unwind(AssertUnwindSafe(|| chunks.next()));
-        let chunk = match next {
-            Ok(None) => return Ok(()),
-            Ok(Some(Ok(chunk))) => chunk,
-            Ok(Some(Err(error))) => return Err(Failure::from_error(&error)),
-            Err(payload) => return Err(Failure::from_panic(payload)),
-        };
-        if exact_one_chunk {
-            writer.set_known_length(chunk.len() as u64);
+        if may_pause && writer.output.should_pause() {
+            return Ok(false);
         }
-        writer.write_body(&chunk).map_err(Failure::from)?;
-        if writer.head && writer.framing.is_some() {
-            return Ok(()); // the rest would not be sent anyway
+        match rest {
+            RestOfBody::Chunks {
+                chunks,
+                exact_one_chunk,
+            } => {
+                let next = panic::catch_unwind(AssertUnwindSafe(|| chunks.next()));
+                let chunk = match next {
+                    Ok(None) => {
+                        drop_caught(std::mem::replace(rest, RestOfBody::End))?;
+                        continue;
+                    }
+                    Ok(Some(Ok(chunk))) => chunk,
+                    Ok(Some(Err(error))) => return Err(Failure::from_error(&error)),
+                    Err(payload) => return Err(Failure::from_panic(payload, "")),
+                };
+                if *exact_one_chunk {
+                    writer.set_known_length(chunk.len() as u64);
+                }
+                writer.write_body(&chunk).map_err(Failure::from)?;
+                if writer.state.head && writer.state.framing.is_some() {
+                    // The rest would not be sent anyway.
+                    drop_caught(std::mem::replace(rest, RestOfBody::End))?;
+                }
+            }
+            RestOfBody::Bytes { bytes, sent } => {
+                let end = bytes.len().min(*sent + BYTES_SLICE);
+                writer
+                    .write_body(&bytes[*sent..end])
+                    .map_err(Failure::from)?;
+                *sent = end;
+                if end == bytes.len() {
+                    *rest = RestOfBody::End;
+                }
+            }
+            RestOfBody::End => {
+                writer.finish().map_err(Failure::from)?;
+                return Ok(true);
+            }
+        }
+    }
+}
+// ANCHOR_END: send_rest
+
+/// An application's file, read by the I/O thread: a panic in its `read` is
+/// an error, and one in its `Drop` is caught, so neither can stop the loop.
+struct GuardedReader(DropGuard<Box<dyn Read + Send>>);
+
+impl Read for GuardedReader {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let Some(reader) = self.0.0.as_mut() else {
+            return Err(io::Error::other("the application's file panicked"));
+        };
+        match panic::catch_unwind(AssertUnwindSafe(|| reader.read(buf))) {
+            Ok(result) => result,
+            Err(_) => {
+                // Never read it again; leak it rather than run its `Drop`
+                // after a panic left it half-changed.
+                std::mem::forget(self.0.take());
+                Err(io::Error::other("the application's file panicked"))
+            }
         }
     }
 }

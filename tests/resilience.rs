@@ -185,3 +185,97 @@ fn many_trickling_heads_do_not_lock_out_a_normal_client() {
         assert!(started.elapsed() < Duration::from_secs(3));
     }
 }
+
+// ---------------------------------------------------------------------------
+// Out of file descriptors
+// ---------------------------------------------------------------------------
+
+/// CPU time (user + system, in clock ticks of 10 ms) a process has used.
+fn process_cpu_ticks(pid: u32) -> u64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+#[test]
+fn out_of_file_descriptors_the_server_rests_instead_of_spinning_and_recovers() {
+    use std::io::BufRead;
+    use std::process::{Command, Stdio};
+    use std::sync::{Arc, Mutex};
+
+    // waitress-serve with 32 descriptors: room for about 25 connections.
+    let mut child = Command::new("sh")
+        .arg("-c")
+        .arg(r#"ulimit -n 32 && exec "$0" "$@""#)
+        .arg(env!("CARGO_BIN_EXE_waitress-serve"))
+        .args(["--listen=127.0.0.1:0", "--connection-limit=1000", "hello"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    struct Kill(std::process::Child);
+    impl Drop for Kill {
+        fn drop(&mut self) {
+            let _ = self.0.kill();
+            let _ = self.0.wait();
+        }
+    }
+    let stdout = child.stdout.take().unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let pid = child.id();
+    let _child = Kill(child);
+    let log = Arc::new(Mutex::new(Vec::<String>::new()));
+    let log_writer = Arc::clone(&log);
+    thread::spawn(move || {
+        for line in BufReader::new(stderr).lines() {
+            let Ok(line) = line else { break };
+            log_writer.lock().unwrap().push(line);
+        }
+    });
+    let (line_tx, line_rx) = mpsc::channel();
+    thread::spawn(move || {
+        let mut line = String::new();
+        let _ = BufReader::new(stdout).read_line(&mut line);
+        let _ = line_tx.send(line);
+    });
+    let line = line_rx
+        .recv_timeout(TIMEOUT)
+        .expect("it says where it serves");
+    let address: std::net::SocketAddr = line
+        .trim_end()
+        .strip_prefix("Serving on http://")
+        .unwrap()
+        .parse()
+        .unwrap();
+
+    let extra: Vec<TcpStream> = (0..60)
+        .map(|_| TcpStream::connect(address).unwrap())
+        .collect();
+    thread::sleep(Duration::from_millis(300));
+    let (ticks, lines) = (process_cpu_ticks(pid), log.lock().unwrap().len());
+    thread::sleep(Duration::from_secs(2));
+    let busy_ticks = process_cpu_ticks(pid) - ticks; // 200 ticks would be a core
+    let new_lines = log.lock().unwrap().len() - lines;
+    assert!(busy_ticks < 20, "{busy_ticks} ticks of CPU in 2 s");
+    assert!(new_lines < 5, "{new_lines} log lines in 2 s");
+
+    drop(extra);
+    let started = Instant::now();
+    let mut stream = TcpStream::connect(address).unwrap();
+    stream.set_read_timeout(Some(TIMEOUT)).unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    assert_eq!(read_response(&mut BufReader::new(stream)).status, 200);
+    assert!(started.elapsed() < Duration::from_secs(5));
+    let log = log.lock().unwrap().join("\n");
+    assert!(log.contains("accept() failed"), "{log}");
+    assert!(log.len() < 2000, "{log}");
+}
