@@ -59,7 +59,12 @@ impl Spec {
     /// The CGI-keyed headers the parser should produce.
     fn expected_headers(&self) -> Vec<(String, String)> {
         let mut expected: Vec<(String, String)> = Vec::new();
-        if self.version == Version::Http11 {
+        // An absolute-form target's authority is the Host (RFC 9112 §3.2.2),
+        // sent or not.
+        if let Some(authority) = self.target.strip_prefix("http://") {
+            let end = authority.find('/').unwrap_or(authority.len());
+            expected.push(("HOST".into(), authority[..end].into()));
+        } else if self.version == Version::Http11 {
             expected.push(("HOST".into(), "example.com:8080".into()));
         }
         for (name, value) in &self.fields {
