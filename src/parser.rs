@@ -451,8 +451,12 @@ pub enum ParseError {
     InvalidTransferEncoding,
     /// 417: an Expect value other than `100-continue`.
     UnsupportedExpectation,
-    /// 400: a chunk size that is not 1 to 16 hex digits.
+    /// 400: a chunk size that is not hex digits, or is followed by
+    /// something other than CRLF, `;` or whitespace before `;`.
     InvalidChunkSize,
+    /// 400: a chunk size of more than 16 hex digits (it could not fit in 64
+    /// bits, RFC 9112 §7.1).
+    ChunkSizeTooLarge,
     /// 400: a chunk extension outside the RFC 9112 §7.1.1 grammar.
     InvalidChunkExtension,
     /// 400: chunk extensions longer in total than
@@ -517,6 +521,7 @@ impl fmt::Display for ParseError {
             InvalidTransferEncoding => f.write_str("Transfer-Encoding is invalid"),
             UnsupportedExpectation => f.write_str("Only Expect: 100-continue is supported"),
             InvalidChunkSize => f.write_str("Invalid chunk size"),
+            ChunkSizeTooLarge => f.write_str("Chunk size is too large"),
             InvalidChunkExtension => f.write_str("Invalid chunk extension"),
             ChunkExtensionsTooLarge => f.write_str("Chunk extensions are too long"),
             ChunkNotTerminated => f.write_str("Chunk not properly terminated"),

@@ -1170,23 +1170,24 @@ fn trailer_section_at_the_header_limit_is_431() {
 fn invalid_chunk_sizes_are_400() {
     // D06
     for size in [
-        "0x5", "0x20", "+0x04", "x04", "+04", " 04", " 0x04", "5 ", "5 ;a=b", "-1", "g", "",
+        "0x5", "0x20", "+0x04", "x04", "+04", " 04", " 0x04", "5 ", "5\t", "5 x", "5 =a", "-1",
+        "g", "",
     ] {
         let wire = chunked(format!("{size}\r\nhello\r\n0\r\n\r\n").as_bytes());
         assert_eq!(error(&wire), ParseError::InvalidChunkSize, "{size:?}");
+        assert_eq!(detail(&wire), "Invalid chunk size", "{size:?}");
     }
 }
 
 #[test]
-fn chunk_size_of_more_than_16_hex_digits_is_400() {
-    assert_eq!(
-        error(&chunked(b"00000000000000005\r\nhello\r\n0\r\n\r\n")),
-        ParseError::InvalidChunkSize
-    );
-    assert_eq!(
-        error(&chunked(b"10000000000000000\r\n")),
-        ParseError::InvalidChunkSize
-    );
+fn chunk_size_of_more_than_16_hex_digits_is_400_and_says_too_large() {
+    for wire in [
+        chunked(b"00000000000000005\r\nhello\r\n0\r\n\r\n"),
+        chunked(b"10000000000000000\r\n"),
+    ] {
+        assert_eq!(status(&wire), 400);
+        assert_eq!(detail(&wire), "Chunk size is too large");
+    }
 }
 
 #[test]
@@ -1195,20 +1196,39 @@ fn invalid_chunk_extensions_are_400() {
     for extension in [
         ";",
         ";invalid=",
-        ";invalid = true",
-        "; a",
         ";a=\"open",
         ";a=b c",
         ";=b",
         ";a=\"\x01\"",
+        // BWS belongs before `;` and around `=`, never before the CRLF.
+        "; ",
+        ";a ",
+        ";a=b ",
+        ";a=\"x\"\t",
+        ";a= ",
+        "; =b",
+        ";a = ",
+        ";a b",
+        ";a=\"x\" y",
+        " ; ;b",
+        // Only SP and HTAB are whitespace.
+        ";a\x0b=b",
+        "\x0c;a",
     ] {
         let wire = chunked(format!("4{extension}\r\nWiki\r\n0\r\n\r\n").as_bytes());
-        assert_eq!(
-            error(&wire),
-            ParseError::InvalidChunkExtension,
-            "{extension:?}"
-        );
+        let expected = if extension.starts_with('\x0c') {
+            "Invalid chunk size" // not whitespace: the size goes on
+        } else {
+            "Invalid chunk extension"
+        };
+        assert_eq!(status(&wire), 400, "{extension:?}");
+        assert_eq!(detail(&wire), expected, "{extension:?}");
     }
+    assert_eq!(error(&chunked(b"4 ;a =\nb")), ParseError::BareLineFeed);
+    assert_eq!(
+        error(&chunked(b"4 ;a\r b\r\n")),
+        ParseError::BareCarriageReturn
+    );
     assert_eq!(error(&chunked(b"4;\n")), ParseError::BareLineFeed);
     assert_eq!(
         error(&chunked(b"4;a\r\r\n")),
@@ -1225,6 +1245,13 @@ fn valid_chunk_extensions_are_ignored() {
         ";valid=true;other=true",
         ";e2=\"q\"",
         ";q=\"a\\\"b\"",
+        // RFC 9112 §7.1.1 has BWS around `;` and `=`, and RFC 9110 §5.6.3
+        // says a recipient MUST parse it.
+        " ; name = value",
+        ";name=\"quoted value\"",
+        " ;a;b=c",
+        "\t;\ta\t=\t\"x y\"\t ;b ;c",
+        ";a ;b = c ; d",
     ] {
         let wire = chunked(format!("4{extension}\r\nWiki\r\n0{extension}\r\n\r\n").as_bytes());
         assert_eq!(request(&wire).body.len(), 4, "{extension:?}");
@@ -1238,6 +1265,16 @@ fn chunk_extensions_are_bounded() {
         error(&chunked(long.as_bytes())),
         ParseError::ChunkExtensionsTooLarge
     );
+    // Whitespace counts too: endless BWS is refused like an endless name.
+    for spaces in [
+        format!("1{};a\r\nx\r\n0\r\n\r\n", " ".repeat(20_000)),
+        format!("1;a{}=b\r\nx\r\n0\r\n\r\n", "\t".repeat(20_000)),
+    ] {
+        assert_eq!(
+            error(&chunked(spaces.as_bytes())),
+            ParseError::ChunkExtensionsTooLarge
+        );
+    }
 }
 
 #[test]
