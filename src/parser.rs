@@ -46,6 +46,7 @@ use std::collections::hash_map::Entry;
 use std::fmt::{self, Write as _};
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io;
+use std::ops::Range;
 
 use crate::buffers::{OverflowableBuffer, extend_bounded};
 use crate::error::HttpError;
@@ -396,6 +397,9 @@ pub enum ParseError {
     /// 400: the target holds a control character or a byte above 0x7E, or
     /// has none of the four forms.
     InvalidTarget,
+    /// 400: an absolute-form target whose authority is not a valid
+    /// `host[:port]` (RFC 9110 §4.2), and the reason.
+    InvalidAuthority(uri::AuthorityError),
     /// 400: `*` is the target of a method other than OPTIONS.
     AsteriskFormNotAllowed,
     /// 400: CONNECT without an authority-form target (`host:port`).
@@ -447,8 +451,12 @@ pub enum ParseError {
     InvalidTransferEncoding,
     /// 417: an Expect value other than `100-continue`.
     UnsupportedExpectation,
-    /// 400: a chunk size that is not 1 to 16 hex digits.
+    /// 400: a chunk size that is not hex digits, or is followed by
+    /// something other than CRLF, `;` or whitespace before `;`.
     InvalidChunkSize,
+    /// 400: a chunk size of more than 16 hex digits (it could not fit in 64
+    /// bits, RFC 9112 §7.1).
+    ChunkSizeTooLarge,
     /// 400: a chunk extension outside the RFC 9112 §7.1.1 grammar.
     InvalidChunkExtension,
     /// 400: chunk extensions longer in total than
@@ -489,6 +497,7 @@ impl fmt::Display for ParseError {
             BareLineFeed | BareCarriageReturn => f.write_str("Bare CR or LF found in HTTP message"),
             InvalidRequestLine => f.write_str("Start line is invalid"),
             InvalidTarget => f.write_str("Request target is invalid"),
+            InvalidAuthority(reason) => write!(f, "Request target authority is invalid: {reason}"),
             AsteriskFormNotAllowed => f.write_str("Target * is only allowed for OPTIONS"),
             AuthorityFormRequired => f.write_str("CONNECT requires a host:port target"),
             InvalidVersion => f.write_str("HTTP version is invalid"),
@@ -512,6 +521,7 @@ impl fmt::Display for ParseError {
             InvalidTransferEncoding => f.write_str("Transfer-Encoding is invalid"),
             UnsupportedExpectation => f.write_str("Only Expect: 100-continue is supported"),
             InvalidChunkSize => f.write_str("Invalid chunk size"),
+            ChunkSizeTooLarge => f.write_str("Chunk size is too large"),
             InvalidChunkExtension => f.write_str("Invalid chunk extension"),
             ChunkExtensionsTooLarge => f.write_str("Chunk extensions are too long"),
             ChunkNotTerminated => f.write_str("Chunk not properly terminated"),
@@ -617,6 +627,9 @@ pub struct RequestParser {
     /// complete.
     known_fields: [Option<usize>; KNOWN_FIELD_COUNT],
     host_seen: bool,
+    /// Where an absolute-form target's `host[:port]` is in the text: the
+    /// Host value the request gets (RFC 9112 §3.2.2).
+    target_host: Option<Span>,
     content_type_seen: bool,
     content_length: Option<u64>,
     body: Option<BodyReceiver>,
@@ -642,6 +655,7 @@ impl RequestParser {
             uncommon_names: 0,
             known_fields: [None; KNOWN_FIELD_COUNT],
             host_seen: false,
+            target_host: None,
             content_type_seen: false,
             content_length: None,
             body: None,
@@ -817,6 +831,10 @@ impl RequestParser {
                 // Both are ASCII: the byte tables accept nothing else.
                 self.request.method = self.push_text(request_line.method);
                 self.request.target = self.push_text(request_line.target);
+                let target_start = self.request.target.range().start;
+                self.target_host = request_line
+                    .target_host
+                    .map(|host| Span::new(target_start + host.start, target_start + host.end));
                 self.version = request_line.version;
                 self.state = State::Headers;
                 Ok(())
@@ -963,6 +981,30 @@ impl RequestParser {
     }
     // ANCHOR_END: group_fields
 
+    // ANCHOR: use_target_host
+    /// RFC 9112 §3.2.2: *"When an origin server receives a request with an
+    /// absolute-form of request-target, the origin server MUST ignore the
+    /// received Host header field (if any) and instead use the host
+    /// information of the request-target."* The Host field takes the
+    /// target's `host[:port]` (a span of the text already: nothing is
+    /// copied), so every later stage sees one Host. Without a Host field
+    /// (HTTP/1.0) one is added, first, where clients put it.
+    fn use_target_host(&mut self, value: Span) {
+        let fields = &mut self.request.fields;
+        match self.known_fields[usize::from(HOST)] {
+            Some(index) => fields[index].value = value,
+            None => {
+                let name = FieldName::Known(HOST);
+                fields.insert(0, HeaderField { name, value });
+                for index in self.known_fields.iter_mut().flatten() {
+                    *index += 1;
+                }
+                self.known_fields[usize::from(HOST)] = Some(0);
+            }
+        }
+    }
+    // ANCHOR_END: use_target_host
+
     /// The value of a common field, once the head is complete.
     fn header(&self, known: u8) -> Option<&str> {
         let field = self.request.fields[self.known_fields[usize::from(known)]?];
@@ -981,6 +1023,9 @@ impl RequestParser {
             None if self.version == Version::Http11 => return Err(ParseError::MissingHost),
             Some(host) if !is_valid_host(host) => return Err(ParseError::InvalidHost),
             _ => {}
+        }
+        if let Some(target_host) = self.target_host {
+            self.use_target_host(target_host);
         }
 
         let chunked = match self.header(TRANSFER_ENCODING) {
@@ -1232,6 +1277,8 @@ struct RequestLine<'a> {
     method: &'a [u8],
     target: &'a [u8],
     version: Version,
+    /// For an absolute-form target, where its `host[:port]` is in it.
+    target_host: Option<Range<usize>>,
 }
 
 // ANCHOR: request_line
@@ -1264,11 +1311,12 @@ fn parse_request_line(line: &[u8]) -> Result<RequestLine<'_>, ParseError> {
     let version = parse_version(&line[target_end + 1..])?;
     let method = &line[..method_len];
     let target = &line[target_start..target_end];
-    check_target_form(method, target)?;
+    let target_host = check_target_form(method, target)?;
     Ok(RequestLine {
         method,
         target,
         version,
+        target_host,
     })
 }
 // ANCHOR_END: request_line
@@ -1294,8 +1342,9 @@ fn parse_version(text: &[u8]) -> Result<Version, ParseError> {
 // ANCHOR_END: version
 
 // ANCHOR: target_form
-/// Which of the four target forms (RFC 9112 §3.2) the method may use.
-fn check_target_form(method: &[u8], target: &[u8]) -> Result<(), ParseError> {
+/// Which of the four target forms (RFC 9112 §3.2) the method may use. For
+/// absolute-form, returns where the checked `host[:port]` is in the target.
+fn check_target_form(method: &[u8], target: &[u8]) -> Result<Option<Range<usize>>, ParseError> {
     if method == b"CONNECT" {
         // A tunnel is not something a WSGI application can serve: refuse
         // the method itself (501), after checking the target's form.
@@ -1306,12 +1355,24 @@ fn check_target_form(method: &[u8], target: &[u8]) -> Result<(), ParseError> {
         });
     }
     match target {
-        b"*" if method == b"OPTIONS" => Ok(()),
+        b"*" if method == b"OPTIONS" => Ok(None),
         b"*" => Err(ParseError::AsteriskFormNotAllowed),
-        [b'/', ..] => Ok(()),
-        _ if is_absolute_form(target) => Ok(()),
+        [b'/', ..] => Ok(None),
+        _ if is_absolute_form(target) => absolute_form_host(target).map(Some),
         _ => Err(ParseError::InvalidTarget),
     }
+}
+
+/// Checks an absolute-form target's authority: it becomes the Host, so it
+/// must be a valid `host[:port]`, without userinfo (RFC 9110 §4.2.4).
+fn absolute_form_host(target: &[u8]) -> Result<Range<usize>, ParseError> {
+    // The target is ASCII (`TARGET_CHAR`), so this cannot fail.
+    let target = std::str::from_utf8(target).map_err(|_| ParseError::InvalidTarget)?;
+    let authority = uri::absolute_authority(target).ok_or(ParseError::InvalidTarget)?;
+    let checked = uri::parse_authority(authority).map_err(ParseError::InvalidAuthority)?;
+    // The authority follows the first `://`; the Host value is its prefix.
+    let start = target.find("://").ok_or(ParseError::InvalidTarget)? + 3;
+    Ok(start..start + checked.host_and_port.len())
 }
 
 /// `scheme "://" ...`: an absolute-URI as HTTP proxies receive it.

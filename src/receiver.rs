@@ -134,15 +134,20 @@ enum ChunkState {
     Complete,
 }
 
-/// `chunk-ext = *( ";" chunk-ext-name [ "=" chunk-ext-val ] )`, with
-/// `chunk-ext-val = token / quoted-string` (RFC 9112 §7.1.1). Whitespace
-/// (BWS) around `;` and `=` is refused, as Waitress does: nothing sends it.
+/// `chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`,
+/// with `chunk-ext-val = token / quoted-string` (RFC 9112 §7.1.1). BWS is
+/// SP and HTAB (RFC 9110 §5.6.3: a recipient MUST parse it), accepted
+/// where the grammar puts it and nowhere else: not before the CRLF.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum ExtensionState {
-    /// Just after `;`: a name must start.
+    /// Whitespace after the size: only more of it or `;` may follow.
+    AfterSize,
+    /// Just after `;` (and any whitespace): a name must start.
     NameStart,
     Name,
-    /// Just after `=`: a token or a quoted string must start.
+    /// Whitespace after a name: `=`, `;` or more whitespace.
+    AfterName,
+    /// Just after `=` (and any whitespace): a token or a quoted string.
     ValueStart,
     TokenValue,
     QuotedValue,
@@ -150,6 +155,8 @@ enum ExtensionState {
     QuotedPair,
     /// After the closing quote.
     QuotedEnd,
+    /// Whitespace after a value: `;` or more whitespace.
+    AfterValue,
 }
 // ANCHOR_END: chunk_state
 
@@ -269,12 +276,13 @@ impl ChunkedReceiver {
             (Size { digits }, _) if byte.is_ascii_hexdigit() => {
                 // At most 16 hex digits: the size always fits in a u64.
                 if digits == 16 {
-                    return Err(ParseError::InvalidChunkSize);
+                    return Err(ParseError::ChunkSizeTooLarge);
                 }
                 self.chunk_size = self.chunk_size << 4 | u64::from(hex_value(byte));
                 Size { digits: digits + 1 }
             }
             (Size { digits }, b';') if digits > 0 => Extension(ExtensionState::NameStart),
+            (Size { digits }, b' ' | b'\t') if digits > 0 => Extension(ExtensionState::AfterSize),
             (Size { digits }, b'\r') if digits > 0 => SizeLineFeed,
             (Size { .. }, _) => return Err(ParseError::InvalidChunkSize),
             (Extension(extension), _) => self.extension_byte(extension, byte)?,
@@ -303,25 +311,38 @@ impl ChunkedReceiver {
     }
     // ANCHOR_END: framing_byte
 
+    // ANCHOR: extension_byte
+    /// One byte of the chunk extensions: the next state, or what is wrong.
     fn extension_byte(&self, state: ExtensionState, byte: u8) -> Result<ChunkState, ParseError> {
         use ExtensionState::*;
         let is_token = TCHAR[usize::from(byte)];
+        let is_whitespace = matches!(byte, b' ' | b'\t');
         let next = match (state, byte) {
-            (NameStart | Name, _) if is_token => Name,
-            (Name, b'=') => ValueStart,
-            (ValueStart | TokenValue, _) if is_token => TokenValue,
-            (ValueStart, b'"') => QuotedValue,
+            // Inside a quoted string whitespace is text, so it comes first.
             (QuotedValue, b'"') => QuotedEnd,
             (QuotedValue, b'\\') => QuotedPair,
             // qdtext: HTAB, SP, VCHAR except `"` and `\`, obs-text.
             (QuotedValue, _) if FIELD_VALUE_CHAR[usize::from(byte)] => QuotedValue,
             (QuotedPair, _) if FIELD_VALUE_CHAR[usize::from(byte)] => QuotedValue,
-            (Name | TokenValue | QuotedEnd, b';') => NameStart,
+            // BWS: where the grammar allows it, as much as the bound allows.
+            (AfterSize | NameStart | AfterName | ValueStart | AfterValue, _) if is_whitespace => {
+                state
+            }
+            (Name, _) if is_whitespace => AfterName,
+            (TokenValue | QuotedEnd, _) if is_whitespace => AfterValue,
+            (NameStart | Name, _) if is_token => Name,
+            (Name | AfterName, b'=') => ValueStart,
+            (ValueStart | TokenValue, _) if is_token => TokenValue,
+            (ValueStart, b'"') => QuotedValue,
+            (AfterSize | Name | AfterName | TokenValue | QuotedEnd | AfterValue, b';') => NameStart,
             (Name | TokenValue | QuotedEnd, b'\r') => return Ok(ChunkState::SizeLineFeed),
+            // `5 x`, `5 \r\n`: no extension began, so the size line is wrong.
+            (AfterSize, _) => return Err(ParseError::InvalidChunkSize),
             _ => return Err(ParseError::InvalidChunkExtension),
         };
         Ok(ChunkState::Extension(next))
     }
+    // ANCHOR_END: extension_byte
 
     // ANCHOR: trailer
     /// Trailer lines, until the empty line; returns the bytes consumed.
@@ -393,12 +414,18 @@ mod tests {
         let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(16), &limits);
         assert_eq!(
             receiver.received(b"00000000000000001\r\n"),
-            Err(ParseError::InvalidChunkSize)
+            Err(ParseError::ChunkSizeTooLarge)
         );
         assert_eq!(
             decode(b"0000000000000003\r\nabc\r\n0\r\n\r\n").unwrap().1,
             b"abc"
         );
+    }
+
+    #[test]
+    fn whitespace_inside_a_quoted_value_is_text_not_bws() {
+        let (_, body) = decode(b"3 ; a = \"x ; \\\" =\" ;b\r\nabc\r\n0\r\n\r\n").unwrap();
+        assert_eq!(body, b"abc");
     }
 
     #[test]

@@ -48,7 +48,9 @@ pub struct TestRequest {
 }
 
 impl TestRequest {
-    /// A request with any method and request-target (`/path?query`).
+    /// A request with any method and request-target (`/path?query`). An
+    /// absolute-form target (`http://host/path`) becomes the Host and
+    /// `SERVER_NAME`, as on the server.
     pub fn new(method: &str, target: &str) -> TestRequest {
         TestRequest {
             info: RequestInfo {
@@ -160,6 +162,17 @@ impl TestRequest {
                     joined.push_str(&value);
                 }
                 None => cgi_headers.push((key, value)),
+            }
+        }
+        // The parser's rule (RFC 9112 §3.2.2): an absolute-form target's
+        // `host[:port]` is the Host, whatever Host was sent.
+        let target_host = crate::uri::absolute_authority(&self.info.target)
+            .and_then(|authority| crate::uri::parse_authority(authority).ok());
+        if let Some(target_host) = target_host {
+            let value = target_host.host_and_port.to_string();
+            match cgi_headers.iter_mut().find(|(key, _)| key == "HOST") {
+                Some((_, host)) => *host = value,
+                None => cgi_headers.insert(0, (Cow::Borrowed("HOST"), value)),
             }
         }
         self.info.headers = cgi_headers;

@@ -13,16 +13,24 @@
 //!   `+` is not a space in a path.
 //! * `QUERY_STRING` is the raw query, never decoded.
 //! * A fragment (`#…`), which clients should not send, is dropped.
+//! * An absolute-form target's authority names the host the request is for
+//!   (RFC 9112 §3.2.2): [`absolute_authority`] finds it and
+//!   [`parse_authority`] checks it.
 //!
 //! ```
-//! use waitress::uri::{decode_path, split_target};
+//! use waitress::uri::{absolute_authority, decode_path, parse_authority, split_target};
 //!
 //! let (path, query) = split_target("/a%20b//c?x=1&y=%20#frag");
 //! assert_eq!((path, query), ("/a%20b//c", "x=1&y=%20"));
 //! assert_eq!(decode_path(path), "/a b//c");
 //! assert_eq!(split_target("http://example.com:8080/p?q"), ("/p", "q"));
+//! let authority = absolute_authority("http://example.com:8080/p?q").unwrap();
+//! assert_eq!(parse_authority(authority).unwrap().host, "example.com");
 //! ```
 #![forbid(unsafe_code)]
+
+use std::fmt;
+use std::net::Ipv6Addr;
 
 /// Splits a request target into its raw path and raw query.
 ///
@@ -62,6 +70,167 @@ fn strip_scheme(target: &str) -> Option<&str> {
             .iter()
             .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'+' | b'-' | b'.'));
     valid.then(|| &target[end + 3..])
+}
+
+/// The authority of an absolute-form target: what follows `scheme://`, up
+/// to the path, query or fragment. `None` for the other forms.
+///
+/// ```
+/// use waitress::uri::absolute_authority;
+///
+/// assert_eq!(absolute_authority("http://a.example:8080/x"), Some("a.example:8080"));
+/// assert_eq!(absolute_authority("https://a?q#f"), Some("a"));
+/// assert_eq!(absolute_authority("http:///x"), Some(""));
+/// assert_eq!(absolute_authority("/x"), None);
+/// ```
+pub fn absolute_authority(target: &str) -> Option<&str> {
+    let after_scheme = strip_scheme(target)?;
+    let end = after_scheme
+        .find(['/', '?', '#'])
+        .unwrap_or(after_scheme.len());
+    Some(&after_scheme[..end])
+}
+
+// ANCHOR: authority
+/// An authority checked by [`parse_authority`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Authority<'a> {
+    /// The host: a reg-name or IPv4 address as sent, or an IPv6 literal with
+    /// its brackets (`[2001:db8::1]`). This is `SERVER_NAME`.
+    pub host: &'a str,
+    /// The port, when one was given and is not empty.
+    pub port: Option<u16>,
+    /// `host[:port]` as sent, without the `:` of an empty port: the value
+    /// that replaces the Host header. Always a prefix of the authority.
+    pub host_and_port: &'a str,
+}
+
+/// What is wrong with an authority; the message says it to the client.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum AuthorityError {
+    /// `http:///x`, `http://:80/`: RFC 9110 §4.2.1 says a recipient MUST
+    /// reject an http URI with an empty host.
+    EmptyHost,
+    /// `user@host`: RFC 9110 §4.2.4 forbids sending userinfo in an http(s)
+    /// target and advises treating it as an error (it hides the real host).
+    Userinfo,
+    /// A byte that no reg-name or IP literal may hold, outside an IP literal.
+    InvalidHostCharacter(u8),
+    /// A `%` not followed by two hex digits.
+    InvalidPercentEncoding,
+    /// `[…]` that is not an IPv6 address (IPvFuture and zone identifiers
+    /// included: nothing sends them to a server).
+    InvalidIpLiteral,
+    /// A port with something other than digits.
+    InvalidPort,
+    /// A port above 65535.
+    PortOutOfRange,
+}
+
+impl fmt::Display for AuthorityError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AuthorityError::EmptyHost => f.write_str("the host is empty"),
+            AuthorityError::Userinfo => f.write_str("userinfo is not allowed"),
+            AuthorityError::InvalidHostCharacter(byte) => {
+                write!(f, "invalid character {:?} in the host", char::from(*byte))
+            }
+            AuthorityError::InvalidPercentEncoding => {
+                f.write_str("invalid percent-encoding in the host")
+            }
+            AuthorityError::InvalidIpLiteral => f.write_str("invalid IPv6 address literal"),
+            AuthorityError::InvalidPort => f.write_str("the port is not a number"),
+            AuthorityError::PortOutOfRange => f.write_str("the port is greater than 65535"),
+        }
+    }
+}
+
+impl std::error::Error for AuthorityError {}
+
+/// Checks an authority as HTTP uses it: `uri-host [":" port]` (RFC 9110
+/// §4.2.1, RFC 3986 §3.2), where the host is a reg-name (which covers IPv4
+/// addresses) or a bracketed IPv6 address, and the port is digits up to
+/// 65535. An empty port (`a:`) is allowed, as RFC 3986 allows it, and means
+/// the scheme's default (RFC 3986 §6.2.3).
+///
+/// ```
+/// use waitress::uri::{parse_authority, AuthorityError};
+///
+/// let authority = parse_authority("[2001:db8::1]:8080").unwrap();
+/// assert_eq!((authority.host, authority.port), ("[2001:db8::1]", Some(8080)));
+/// assert_eq!(parse_authority("a:").unwrap().host_and_port, "a");
+/// assert_eq!(parse_authority("u@a"), Err(AuthorityError::Userinfo));
+/// assert_eq!(parse_authority("a:99999"), Err(AuthorityError::PortOutOfRange));
+/// ```
+pub fn parse_authority(authority: &str) -> Result<Authority<'_>, AuthorityError> {
+    if authority.contains('@') {
+        return Err(AuthorityError::Userinfo);
+    }
+    let host_end = if authority.starts_with('[') {
+        let close = authority
+            .find(']')
+            .ok_or(AuthorityError::InvalidIpLiteral)?;
+        authority[1..close]
+            .parse::<Ipv6Addr>()
+            .map_err(|_| AuthorityError::InvalidIpLiteral)?;
+        close + 1
+    } else {
+        check_reg_name(authority)?
+    };
+    let (host, rest) = authority.split_at(host_end);
+    if host.is_empty() {
+        return Err(AuthorityError::EmptyHost);
+    }
+    let port = match rest.as_bytes() {
+        [] | [b':'] => None,
+        [b':', digits @ ..] => Some(parse_port(digits)?),
+        [other, ..] => return Err(AuthorityError::InvalidHostCharacter(*other)),
+    };
+    let host_and_port = if port.is_some() { authority } else { host };
+    Ok(Authority {
+        host,
+        port,
+        host_and_port,
+    })
+}
+// ANCHOR_END: authority
+
+/// Checks a reg-name (`unreserved / pct-encoded / sub-delims`) up to the
+/// first `:`; returns where it ends.
+fn check_reg_name(authority: &str) -> Result<usize, AuthorityError> {
+    let bytes = authority.as_bytes();
+    let mut i = 0;
+    while let Some(&byte) = bytes.get(i) {
+        match byte {
+            b':' => break,
+            b'%' => {
+                let escape = bytes.get(i + 1..i + 3);
+                if !escape.is_some_and(|hex| hex.iter().all(u8::is_ascii_hexdigit)) {
+                    return Err(AuthorityError::InvalidPercentEncoding);
+                }
+                i += 3;
+                continue;
+            }
+            _ if byte.is_ascii_alphanumeric() || b"-._~!$&'()*+,;=".contains(&byte) => {}
+            _ => return Err(AuthorityError::InvalidHostCharacter(byte)),
+        }
+        i += 1;
+    }
+    Ok(i)
+}
+
+/// `*DIGIT` (non-empty here), at most 65535; leading zeros are fine.
+fn parse_port(digits: &[u8]) -> Result<u16, AuthorityError> {
+    if !digits.iter().all(u8::is_ascii_digit) {
+        return Err(AuthorityError::InvalidPort);
+    }
+    // Saturating: a thousand digits must not overflow, only be too large.
+    let value = digits.iter().fold(0u32, |value, &digit| {
+        value
+            .saturating_mul(10)
+            .saturating_add(u32::from(digit - b'0'))
+    });
+    u16::try_from(value).map_err(|_| AuthorityError::PortOutOfRange)
 }
 
 /// Percent-decodes a path to bytes and reads those bytes as latin-1, then
@@ -164,6 +333,33 @@ mod tests {
         assert_eq!(decode_path("/a%"), "/a%");
         assert_eq!(decode_path("/a%4"), "/a%4");
         assert_eq!(decode_path("/a+b"), "/a+b");
+    }
+
+    #[test]
+    fn authorities_split_into_host_and_port() {
+        let parsed = parse_authority("a.example:8080").unwrap();
+        assert_eq!(parsed.host, "a.example");
+        assert_eq!(parsed.port, Some(8080));
+        assert_eq!(parsed.host_and_port, "a.example:8080");
+        assert_eq!(parse_authority("a:00080").unwrap().port, Some(80));
+        assert_eq!(parse_authority("[::1]").unwrap().host, "[::1]");
+        assert_eq!(parse_authority("[::1]:").unwrap().host_and_port, "[::1]");
+        assert_eq!(
+            parse_authority(&format!("a:{}", "9".repeat(1000))),
+            Err(AuthorityError::PortOutOfRange)
+        );
+        assert_eq!(parse_authority("a:1:2"), Err(AuthorityError::InvalidPort));
+        assert_eq!(
+            parse_authority("a%"),
+            Err(AuthorityError::InvalidPercentEncoding)
+        );
+        assert_eq!(parse_authority("[]"), Err(AuthorityError::InvalidIpLiteral));
+        assert_eq!(parse_authority(""), Err(AuthorityError::EmptyHost));
+        assert_eq!(parse_authority(":"), Err(AuthorityError::EmptyHost));
+        assert_eq!(
+            parse_authority("é"),
+            Err(AuthorityError::InvalidHostCharacter(0xc3))
+        );
     }
 
     #[test]

@@ -843,7 +843,8 @@ pub struct RequestInfo {
     pub remote_addr: String,
     /// The client's port (`""` on a Unix socket).
     pub remote_port: String,
-    /// `SERVER_NAME`: the `server_name` adjustment.
+    /// `SERVER_NAME`: the `server_name` adjustment. An absolute-form
+    /// target's host takes its place (see [`Environ::from_request`]).
     pub server_name: String,
     /// `SERVER_PORT`: the port the request came in on (the socket path on a Unix socket).
     pub server_port: String,
@@ -1089,6 +1090,23 @@ impl Environ {
     // ANCHOR: from_request
     /// Builds the environ for a request, with every key PEP 3333 and CGI
     /// define and Waitress sets.
+    ///
+    /// `SERVER_NAME` is the `server_name` adjustment, as in Waitress, unless
+    /// the target is in absolute form: then the client named the host it
+    /// wants, and RFC 9112 §3.2.2 says to use it, so `SERVER_NAME` is the
+    /// target's host (the parser has made it the Host as well).
+    /// `SERVER_PORT` stays the port the request came in on (RFC 3875
+    /// §4.1.15); the port the client named is in `HTTP_HOST`.
+    ///
+    /// ```
+    /// use waitress::logging::Logger;
+    /// use waitress::wsgi::{ClientDisconnected, Environ, RequestInfo};
+    ///
+    /// let info = RequestInfo { target: "http://a.example:81/x".into(), ..RequestInfo::default() };
+    /// let environ = Environ::from_request(info, Logger::default(), ClientDisconnected::new());
+    /// assert_eq!(environ.get("SERVER_NAME"), Some("a.example"));
+    /// assert_eq!(environ.get("SERVER_PORT"), Some("8080"));
+    /// ```
     pub fn from_request(
         request: RequestInfo,
         errors: Logger,
@@ -1115,7 +1133,12 @@ impl Environ {
         set("PATH_INFO", path_info);
         set("QUERY_STRING", query.to_string());
         set("REQUEST_URI", request.target.clone());
-        set("SERVER_NAME", request.server_name);
+        let target_host = crate::uri::absolute_authority(&request.target)
+            .and_then(|authority| crate::uri::parse_authority(authority).ok());
+        set(
+            "SERVER_NAME",
+            target_host.map_or(request.server_name, |host| host.host.to_string()),
+        );
         set("SERVER_PORT", request.server_port);
         set("SERVER_PROTOCOL", request.protocol);
         set("REMOTE_ADDR", request.remote_addr.clone());

@@ -118,7 +118,29 @@ fn absolute_form_targets_give_their_path() {
         key(&environ, "REQUEST_URI"),
         Some("http://other.example:8080/p/q?z=2")
     );
-    assert_eq!(key(&environ, "HTTP_HOST"), Some("h"));
+}
+
+#[test]
+fn absolute_form_targets_name_the_host_and_server_name() {
+    // RFC 9112 §3.2.2: the target's authority, not the Host header.
+    let environ = environ_of(
+        TestRequest::get("http://a.example:8080/x")
+            .header("Host", "b.example")
+            .server("waitress.invalid", "9000"),
+    );
+    assert_eq!(key(&environ, "HTTP_HOST"), Some("a.example:8080"));
+    assert_eq!(key(&environ, "SERVER_NAME"), Some("a.example"));
+    // SERVER_PORT stays the port the request came in on (RFC 3875 §4.1.15).
+    assert_eq!(key(&environ, "SERVER_PORT"), Some("9000"));
+
+    let environ = environ_of(TestRequest::get("http://[2001:db8::1]/").protocol("HTTP/1.0"));
+    assert_eq!(key(&environ, "HTTP_HOST"), Some("[2001:db8::1]"));
+    assert_eq!(key(&environ, "SERVER_NAME"), Some("[2001:db8::1]"));
+
+    // An origin-form target leaves both as they were.
+    let environ = environ_of(TestRequest::get("/x").header("Host", "b.example"));
+    assert_eq!(key(&environ, "HTTP_HOST"), Some("b.example"));
+    assert_eq!(key(&environ, "SERVER_NAME"), Some("waitress.invalid"));
 }
 
 #[test]

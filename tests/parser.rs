@@ -375,12 +375,117 @@ fn absolute_form_gives_its_path_and_keeps_the_request_uri() {
     assert_eq!(request.path_info(), "/p/q");
     assert_eq!(request.query_string(), "z=2");
     assert_eq!(request.target(), "http://other.example:8080/p/q?z=2");
-    assert_eq!(request.header("HOST"), Some("h"));
+    assert_eq!(request.header("HOST"), Some("other.example:8080"));
     let bare = feed(b"GET http://example.com HTTP/1.1\r\nHost: h\r\n\r\n");
     let (_, Outcome::Complete(bare)) = bare else {
         panic!()
     };
     assert_eq!(bare.path_info(), "");
+}
+
+/// The `detail` of the error a request gets: the text its 400 carries.
+#[track_caller]
+fn detail(wire: &[u8]) -> String {
+    HttpError::from(error(wire)).detail
+}
+
+#[test]
+fn absolute_form_authority_replaces_the_host_header() {
+    // RFC 9112 §3.2.2: an origin server MUST ignore Host and use the
+    // target's authority, so every later stage sees that one Host.
+    let cases: [(&[u8], &str); 6] = [
+        (
+            b"GET http://a.example/x HTTP/1.1\r\nHost: b.example\r\n\r\n",
+            "a.example",
+        ),
+        (
+            b"GET http://a.example:8080/x HTTP/1.1\r\nHost: b.example\r\n\r\n",
+            "a.example:8080",
+        ),
+        (
+            b"GET https://A.Example?q=1 HTTP/1.1\r\nHost: b\r\n\r\n",
+            "A.Example",
+        ),
+        (
+            b"GET http://[2001:db8::1]:80/ HTTP/1.1\r\nHost: b\r\n\r\n",
+            "[2001:db8::1]:80",
+        ),
+        (
+            b"GET http://10.0.0.1#f HTTP/1.1\r\nHost: b\r\n\r\n",
+            "10.0.0.1",
+        ),
+        // An empty port means the scheme's default (RFC 3986 §6.2.3).
+        (
+            b"GET http://a.example:/x HTTP/1.1\r\nHost: b\r\n\r\n",
+            "a.example",
+        ),
+    ];
+    for (wire, host) in cases {
+        let request = request(wire);
+        assert_eq!(request.header("HOST"), Some(host), "{wire:?}");
+        let hosts = request.headers().filter(|&(name, _)| name == "HOST");
+        assert_eq!(hosts.count(), 1, "{wire:?}");
+    }
+    // HTTP/1.0 needs no Host: the authority becomes one, first.
+    let request = request(b"GET http://a.example/ HTTP/1.0\r\nX-A: 1\r\n\r\n");
+    let fields: Vec<_> = request.headers().collect();
+    assert_eq!(fields, [("HOST", "a.example"), ("X_A", "1")]);
+}
+
+#[test]
+fn absolute_form_still_needs_a_valid_host_header_in_http11() {
+    // RFC 9112 §3.2: the Host rules hold whatever the target's form.
+    assert_eq!(
+        error(b"GET http://a.example/ HTTP/1.1\r\n\r\n"),
+        ParseError::MissingHost
+    );
+    assert_eq!(
+        error(b"GET http://a.example/ HTTP/1.1\r\nHost: a b\r\n\r\n"),
+        ParseError::InvalidHost
+    );
+}
+
+#[test]
+fn absolute_form_with_an_invalid_authority_is_400_naming_the_fault() {
+    let prefix = "Request target authority is invalid: ";
+    for (target, reason) in [
+        ("s://]ufd/:", "invalid character ']' in the host"),
+        ("http:///x", "the host is empty"),
+        ("http://", "the host is empty"),
+        ("http://:80/", "the host is empty"),
+        ("http://a:99999/", "the port is greater than 65535"),
+        ("http://a:x/", "the port is not a number"),
+        ("http://a:1:2/", "the port is not a number"),
+        ("http://u@a/", "userinfo is not allowed"),
+        ("http://u:p@a/", "userinfo is not allowed"),
+        ("http://a%zz/", "invalid percent-encoding in the host"),
+        ("http://a%4/", "invalid percent-encoding in the host"),
+        ("http://[::1/", "invalid IPv6 address literal"),
+        ("http://[v1.x]/", "invalid IPv6 address literal"),
+        ("http://[fe80::1%25eth0]/", "invalid IPv6 address literal"),
+        ("http://[::1]x/", "invalid character 'x' in the host"),
+        ("http://a[b]/", "invalid character '[' in the host"),
+    ] {
+        let wire = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
+        assert_eq!(status(wire.as_bytes()), 400, "{target}");
+        assert_eq!(
+            detail(wire.as_bytes()),
+            format!("{prefix}{reason}"),
+            "{target}"
+        );
+    }
+    // The edges of what is valid.
+    for target in [
+        "http://a:0/",
+        "http://a:65535/",
+        "http://a:00080/",
+        "http://a%41-b_c~d!$&'()*+,;=/",
+        "http://[::ffff:1.2.3.4]/",
+        "http://999.1.1.1/",
+    ] {
+        let wire = format!("GET {target} HTTP/1.1\r\nHost: h\r\n\r\n");
+        request(wire.as_bytes());
+    }
 }
 
 #[test]
@@ -1065,23 +1170,24 @@ fn trailer_section_at_the_header_limit_is_431() {
 fn invalid_chunk_sizes_are_400() {
     // D06
     for size in [
-        "0x5", "0x20", "+0x04", "x04", "+04", " 04", " 0x04", "5 ", "5 ;a=b", "-1", "g", "",
+        "0x5", "0x20", "+0x04", "x04", "+04", " 04", " 0x04", "5 ", "5\t", "5 x", "5 =a", "-1",
+        "g", "",
     ] {
         let wire = chunked(format!("{size}\r\nhello\r\n0\r\n\r\n").as_bytes());
         assert_eq!(error(&wire), ParseError::InvalidChunkSize, "{size:?}");
+        assert_eq!(detail(&wire), "Invalid chunk size", "{size:?}");
     }
 }
 
 #[test]
-fn chunk_size_of_more_than_16_hex_digits_is_400() {
-    assert_eq!(
-        error(&chunked(b"00000000000000005\r\nhello\r\n0\r\n\r\n")),
-        ParseError::InvalidChunkSize
-    );
-    assert_eq!(
-        error(&chunked(b"10000000000000000\r\n")),
-        ParseError::InvalidChunkSize
-    );
+fn chunk_size_of_more_than_16_hex_digits_is_400_and_says_too_large() {
+    for wire in [
+        chunked(b"00000000000000005\r\nhello\r\n0\r\n\r\n"),
+        chunked(b"10000000000000000\r\n"),
+    ] {
+        assert_eq!(status(&wire), 400);
+        assert_eq!(detail(&wire), "Chunk size is too large");
+    }
 }
 
 #[test]
@@ -1090,20 +1196,39 @@ fn invalid_chunk_extensions_are_400() {
     for extension in [
         ";",
         ";invalid=",
-        ";invalid = true",
-        "; a",
         ";a=\"open",
         ";a=b c",
         ";=b",
         ";a=\"\x01\"",
+        // BWS belongs before `;` and around `=`, never before the CRLF.
+        "; ",
+        ";a ",
+        ";a=b ",
+        ";a=\"x\"\t",
+        ";a= ",
+        "; =b",
+        ";a = ",
+        ";a b",
+        ";a=\"x\" y",
+        " ; ;b",
+        // Only SP and HTAB are whitespace.
+        ";a\x0b=b",
+        "\x0c;a",
     ] {
         let wire = chunked(format!("4{extension}\r\nWiki\r\n0\r\n\r\n").as_bytes());
-        assert_eq!(
-            error(&wire),
-            ParseError::InvalidChunkExtension,
-            "{extension:?}"
-        );
+        let expected = if extension.starts_with('\x0c') {
+            "Invalid chunk size" // not whitespace: the size goes on
+        } else {
+            "Invalid chunk extension"
+        };
+        assert_eq!(status(&wire), 400, "{extension:?}");
+        assert_eq!(detail(&wire), expected, "{extension:?}");
     }
+    assert_eq!(error(&chunked(b"4 ;a =\nb")), ParseError::BareLineFeed);
+    assert_eq!(
+        error(&chunked(b"4 ;a\r b\r\n")),
+        ParseError::BareCarriageReturn
+    );
     assert_eq!(error(&chunked(b"4;\n")), ParseError::BareLineFeed);
     assert_eq!(
         error(&chunked(b"4;a\r\r\n")),
@@ -1120,6 +1245,13 @@ fn valid_chunk_extensions_are_ignored() {
         ";valid=true;other=true",
         ";e2=\"q\"",
         ";q=\"a\\\"b\"",
+        // RFC 9112 §7.1.1 has BWS around `;` and `=`, and RFC 9110 §5.6.3
+        // says a recipient MUST parse it.
+        " ; name = value",
+        ";name=\"quoted value\"",
+        " ;a;b=c",
+        "\t;\ta\t=\t\"x y\"\t ;b ;c",
+        ";a ;b = c ; d",
     ] {
         let wire = chunked(format!("4{extension}\r\nWiki\r\n0{extension}\r\n\r\n").as_bytes());
         assert_eq!(request(&wire).body.len(), 4, "{extension:?}");
@@ -1133,6 +1265,16 @@ fn chunk_extensions_are_bounded() {
         error(&chunked(long.as_bytes())),
         ParseError::ChunkExtensionsTooLarge
     );
+    // Whitespace counts too: endless BWS is refused like an endless name.
+    for spaces in [
+        format!("1{};a\r\nx\r\n0\r\n\r\n", " ".repeat(20_000)),
+        format!("1;a{}=b\r\nx\r\n0\r\n\r\n", "\t".repeat(20_000)),
+    ] {
+        assert_eq!(
+            error(&chunked(spaces.as_bytes())),
+            ParseError::ChunkExtensionsTooLarge
+        );
+    }
 }
 
 #[test]

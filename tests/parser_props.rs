@@ -7,6 +7,8 @@
 //! 3. Chunked encode → decode round-trips any body and chunk sizes.
 //! 4. A generated request, serialised and parsed back, gives the same
 //!    method, target, headers and body.
+//! 5. Chunk extensions with any BWS around `;` and `=` decode to the same
+//!    body as no extensions at all.
 
 use std::io::Read;
 
@@ -59,7 +61,12 @@ impl Spec {
     /// The CGI-keyed headers the parser should produce.
     fn expected_headers(&self) -> Vec<(String, String)> {
         let mut expected: Vec<(String, String)> = Vec::new();
-        if self.version == Version::Http11 {
+        // An absolute-form target's authority is the Host (RFC 9112 §3.2.2),
+        // sent or not.
+        if let Some(authority) = self.target.strip_prefix("http://") {
+            let end = authority.find('/').unwrap_or(authority.len());
+            expected.push(("HOST".into(), authority[..end].into()));
+        } else if self.version == Version::Http11 {
             expected.push(("HOST".into(), "example.com:8080".into()));
         }
         for (name, value) in &self.fields {
@@ -78,6 +85,43 @@ impl Spec {
         }
         expected
     }
+}
+
+/// Decodes a whole chunked body fed in pieces of `step` bytes; `None` when
+/// the receiver refuses it or wants more.
+fn decode_chunked(wire: &[u8], step: usize) -> Option<Vec<u8>> {
+    let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(256), &Limits::default());
+    for piece in wire.chunks(step) {
+        receiver.received(piece).ok()?;
+    }
+    if !receiver.is_complete() {
+        return None;
+    }
+    let mut decoded = Vec::new();
+    receiver.into_input().ok()?.read_to_end(&mut decoded).ok()?;
+    Some(decoded)
+}
+
+/// Chunk extensions with BWS (SP/HTAB, RFC 9110 §5.6.3) wherever RFC 9112
+/// §7.1.1 allows it: before `;`, after `;`, and around `=`.
+fn bws_extension() -> impl Strategy<Value = String> {
+    let bws = || "[ \t]{0,3}";
+    let value = prop_oneof![
+        Just(String::new()),
+        token().prop_map(|token| format!("={token}")),
+        "[ !#-\\[\\]-~]{0,6}".prop_map(|text| format!("=\"{text}\"")),
+    ];
+    prop::collection::vec((bws(), bws(), token(), bws(), bws(), value), 0..3).prop_map(|parts| {
+        parts
+            .into_iter()
+            .map(|(before, after, name, before_eq, after_eq, value)| {
+                match value.strip_prefix('=') {
+                    Some(value) => format!("{before};{after}{name}{before_eq}={after_eq}{value}"),
+                    None => format!("{before};{after}{name}"),
+                }
+            })
+            .collect()
+    })
 }
 
 /// Encodes `body` in chunks of the given sizes (cycled; 0 is skipped), with
@@ -296,5 +340,26 @@ proptest! {
         let mut decoded = Vec::new();
         receiver.into_input().unwrap().read_to_end(&mut decoded).unwrap();
         prop_assert_eq!(decoded, body);
+    }
+
+    /// (5) BWS around `;` and `=` changes nothing: the extensions are
+    /// ignored and the body decodes as if they were not there.
+    #[test]
+    fn chunk_extensions_with_any_bws_decode_the_same(
+        body in prop::collection::vec(any::<u8>(), 1..200),
+        size in 1usize..64,
+        extensions in prop::collection::vec(bws_extension(), 1..8),
+        step in 1usize..16,
+    ) {
+        // Every size line, the last one's too, gets an extension.
+        let mut wire = Vec::new();
+        let pieces = body.chunks(size).map(Some).chain([None]);
+        for (piece, extension) in pieces.zip(extensions.iter().cycle()) {
+            let len = piece.map_or(0, <[u8]>::len);
+            wire.extend_from_slice(format!("{len:X}{extension}\r\n").as_bytes());
+            wire.extend_from_slice(piece.unwrap_or_default());
+            wire.extend_from_slice(b"\r\n");
+        }
+        prop_assert_eq!(decode_chunked(&wire, step), Some(body));
     }
 }

@@ -495,6 +495,49 @@ fn a_bad_request_is_answered_and_nothing_after_it_is_served() {
     );
 }
 
+/// Answers with what the application sees of the host.
+fn host_view(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    let get = |key| environ.get(key).unwrap_or("-").to_string();
+    let text = format!(
+        "{} {} {} {}",
+        get("HTTP_HOST"),
+        get("SERVER_NAME"),
+        get("SERVER_PORT"),
+        environ.path_info()
+    );
+    start_response.start_response("200 OK", vec![], None)?;
+    Ok(Body::from(text))
+}
+
+#[test]
+fn an_absolute_form_target_is_the_host_the_application_sees() {
+    // RFC 9112 §3.2.2: Host is ignored for the target's authority.
+    let server = TestServer::start(host_view, |b| b);
+    let stream = server.connect();
+    let mut reader = BufReader::new(stream.try_clone().unwrap());
+    (&stream)
+        .write_all(b"GET http://a.example:8080/x HTTP/1.1\r\nHost: b.example\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut reader);
+    assert_eq!(response.status, 200);
+    let port = server.address.port();
+    assert_eq!(
+        String::from_utf8(response.body).unwrap(),
+        format!("a.example:8080 a.example {port} /x")
+    );
+
+    (&stream)
+        .write_all(b"GET s://]ufd/: HTTP/1.1\r\nHost: b.example\r\n\r\n")
+        .unwrap();
+    let response = read_response(&mut reader);
+    assert_eq!(response.status, 400);
+    let body = String::from_utf8(response.body).unwrap();
+    assert!(
+        body.contains("Request target authority is invalid: invalid character ']' in the host"),
+        "{body}"
+    );
+}
+
 fn open_file_limit() -> usize {
     let limits = std::fs::read_to_string("/proc/self/limits").unwrap_or_default();
     limits
