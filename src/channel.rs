@@ -731,6 +731,14 @@ impl ResponseOutput for ChannelOutput<'_> {
     fn client_disconnected(&self) -> ClientDisconnected {
         self.shared.disconnected.clone()
     }
+
+    fn will_close(&self) -> bool {
+        // Set at shutdown (`close_when_done`) or at the client's end of
+        // file. Only the last queued response may say so: a server that
+        // sends `Connection: close` answers nothing after it.
+        let state = lock(&self.shared.state);
+        state.close_when_flushed && state.requests.is_empty()
+    }
 }
 // ANCHOR_END: channel_output
 
