@@ -236,6 +236,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "Seconds of inactivity after which a connection with no request in service is closed.",
     },
     OptionSpec {
+        name: "shutdown_timeout",
+        kind: Kind::Number,
+        default: "30",
+        help: "Seconds a graceful shutdown waits for requests in flight before it closes their connections (0: none).",
+    },
+    OptionSpec {
         name: "log_socket_errors",
         kind: Kind::Boolean,
         default: "true",
@@ -447,6 +453,16 @@ pub struct Adjustments {
     pub cleanup_interval: u64,
     /// Idle seconds before a connection is closed.
     pub channel_timeout: u64,
+    /// Seconds a graceful shutdown waits for requests in flight (the
+    /// loop's drain and the worker threads together) before it gives up.
+    ///
+    /// ```
+    /// use waitress::adjustments::Adjustments;
+    /// assert_eq!(Adjustments::default().shutdown_timeout, 30);
+    /// let adj = Adjustments::builder().shutdown_timeout(5).build().unwrap();
+    /// assert_eq!(adj.shutdown_timeout, 5);
+    /// ```
+    pub shutdown_timeout: u64,
     /// Log errors on client sockets.
     pub log_socket_errors: bool,
     /// Largest request line plus headers.
@@ -646,6 +662,8 @@ impl AdjustmentsBuilder {
         cleanup_interval: u64;
         /// Idle seconds before a connection closes.
         channel_timeout: u64;
+        /// Seconds a graceful shutdown waits for requests in flight.
+        shutdown_timeout: u64;
         /// Log socket errors.
         log_socket_errors: bool;
         /// Largest request header section.
@@ -916,6 +934,7 @@ impl AdjustmentsBuilder {
             connection_limit: usize_number("connection_limit", 1)?,
             cleanup_interval: number("cleanup_interval", 1)?,
             channel_timeout: number("channel_timeout", 1)?,
+            shutdown_timeout: number("shutdown_timeout", 0)?,
             log_socket_errors: boolean("log_socket_errors")?,
             max_request_header_size: usize_number("max_request_header_size", 1)?,
             max_request_body_size: number("max_request_body_size", 1)?,
@@ -1210,6 +1229,7 @@ mod tests {
         assert_eq!(adj.connection_limit, 100);
         assert_eq!(adj.cleanup_interval, 30);
         assert_eq!(adj.channel_timeout, 120);
+        assert_eq!(adj.shutdown_timeout, 30);
         assert!(adj.log_socket_errors);
         assert_eq!(adj.max_request_header_size, 262_144);
         assert_eq!(adj.max_request_body_size, 1_073_741_824);
@@ -1478,6 +1498,8 @@ mod tests {
             ("connection_limit", "0"),
             ("channel_timeout", "0"),
             ("cleanup_interval", "0"),
+            ("shutdown_timeout", "-1"),
+            ("shutdown_timeout", "1.5"),
             ("asyncore_loop_timeout", "0"),
             ("backlog", "4294967296"),
             ("port", "65536"),
@@ -1649,6 +1671,7 @@ mod tests {
             .connection_limit(5)
             .cleanup_interval(2)
             .channel_timeout(3)
+            .shutdown_timeout(0)
             .log_socket_errors(false)
             .max_request_header_size(1000)
             .max_request_body_size(2000)
@@ -1676,6 +1699,7 @@ mod tests {
             ),
             (5, 2, 3)
         );
+        assert_eq!(adj.shutdown_timeout, 0, "0 is allowed: no drain");
         assert_eq!(
             (adj.max_request_header_size, adj.max_request_body_size),
             (1000, 2000)

@@ -49,8 +49,10 @@ use crate::task::TaskContext;
 use crate::trigger::Trigger;
 use crate::wsgi::{AppResult, Application, Environ, StartResponse};
 
-/// How long a shutdown waits for requests in flight before it gives up.
-pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The least time a stopping server gives its worker threads to exit, even
+/// once `shutdown_timeout` has run out: enough for
+/// idle workers to wake and leave, too little to wait for a busy one.
+const WORKER_EXIT_GRACE: Duration = Duration::from_millis(100);
 
 /// How long the I/O thread keeps looking for work before it sleeps, unless
 /// [`ServerBuilder::io_spin`] says otherwise.
@@ -104,8 +106,9 @@ impl Wake for IoWaker {
 // ANCHOR_END: io_waker
 
 /// Stops a running server from any thread: it stops accepting, answers the
-/// requests already received, closes idle connections and returns from
-/// [`Server::run`].
+/// requests already received (each last response saying `Connection:
+/// close`), closes idle connections and returns from [`Server::run`] once
+/// they are done, or after the `shutdown_timeout` adjustment.
 #[derive(Clone)]
 pub struct ServerHandle {
     waker: Arc<IoWaker>,
@@ -340,7 +343,8 @@ impl Server {
 
     // ANCHOR: run
     /// Runs the poll loop until the server is shut down, then waits (up to
-    /// [`SHUTDOWN_TIMEOUT`]) for requests in flight and stops the workers.
+    /// the `shutdown_timeout` adjustment, 30 s by default) for requests in
+    /// flight and stops the workers.
     pub fn run(self) -> io::Result<()> {
         let mut io_loop = IoLoop::new(self)?;
         let result = io_loop.run();
@@ -499,7 +503,11 @@ impl IoLoop {
             "waitress",
             format_args!("Shutting down: finishing requests in flight"),
         );
-        self.shutdown_deadline = Some(Instant::now() + SHUTDOWN_TIMEOUT);
+        let now = Instant::now();
+        let timeout = Duration::from_secs(self.server.adjustments.shutdown_timeout);
+        // A timeout too large for the clock waits as good as forever.
+        let far = || now + Duration::from_secs(100 * 365 * 24 * 60 * 60);
+        self.shutdown_deadline = Some(now.checked_add(timeout).unwrap_or_else(far));
         self.accepting = false;
         for slot in 0..self.slots.len() {
             let Some(channel) = self.slots[slot].as_mut() else {
@@ -817,16 +825,24 @@ impl IoLoop {
         }
     }
 
-    /// After the loop: close what is left and stop the workers.
+    // ANCHOR: finish
+    /// After the loop: close what is left and stop the workers, waiting for
+    /// them only as long as the drain has left (after an I/O error, which
+    /// has no drain, 5 s), but always
+    /// `WORKER_EXIT_GRACE`, so that idle workers are not reported stuck.
     fn finish(&mut self) {
         for slot in 0..self.slots.len() {
             self.close(slot);
         }
         self.remove_listeners();
+        let wait = match self.shutdown_deadline {
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(5),
+        };
         let still_running = self
             .server
             .dispatcher
-            .shutdown(true, Duration::from_secs(5));
+            .shutdown(true, wait.max(WORKER_EXIT_GRACE));
         if still_running > 0 {
             self.server.logger.warn(
                 "waitress",
@@ -834,6 +850,7 @@ impl IoLoop {
             );
         }
     }
+    // ANCHOR_END: finish
 }
 
 // ANCHOR: bind_listeners

@@ -1085,3 +1085,54 @@ fn a_response_built_before_shutdown_stays_keep_alive() {
     assert!(closed_by_server(&mut reader), "idle: closed at once");
     server.stop();
 }
+
+#[test]
+fn shutdown_timeout_is_a_setting() {
+    let adjustments = Adjustments::builder()
+        .set("shutdown_timeout", "5")
+        .expect("the key is known")
+        .build()
+        .unwrap();
+    assert!(format!("{adjustments:?}").contains("shutdown_timeout: 5"));
+    let spec = waitress::adjustments::option("shutdown_timeout").expect("OPTIONS has it");
+    assert_eq!(spec.default, "30");
+    assert!(format!("{:?}", Adjustments::default()).contains("shutdown_timeout: 30"));
+    let error = Adjustments::builder()
+        .set("shutdown_timeout", "soon")
+        .unwrap()
+        .build()
+        .unwrap_err();
+    assert_eq!(
+        error.to_string(),
+        "invalid value for shutdown_timeout: \"soon\" (expected a whole number)"
+    );
+}
+
+#[test]
+fn shutdown_timeout_cuts_off_a_slow_request() {
+    fn sleepy(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        thread::sleep(Duration::from_secs(5));
+        start_response.start_response("200 OK", headers(&[]), None)?;
+        Ok(Body::from("late"))
+    }
+    let mut server = TestServer::start(sleepy, |b| b.set("shutdown_timeout", "1").unwrap());
+    let mut client = server.connect();
+    client
+        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(200)); // the request is running
+    let started = Instant::now();
+    server.handle.shutdown();
+    server.thread.take().unwrap().join().unwrap().unwrap();
+    let took = started.elapsed();
+    assert!(
+        took < Duration::from_millis(2500),
+        "run() returned after {took:?}; the limit was 1 s"
+    );
+    assert!(
+        took >= Duration::from_millis(900),
+        "run() returned after {took:?}, before the limit of 1 s"
+    );
+    // The client is not left hanging: its connection is closed.
+    assert!(closed_by_server(&mut client));
+}

@@ -67,9 +67,15 @@ struct Running {
 
 impl Running {
     fn start(args: &[&str]) -> Running {
+        Running::start_with_env(args, &[])
+    }
+
+    /// `start`, with these environment variables set for the child.
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut child = Command::new(BINARY)
             .arg("--listen=127.0.0.1:0")
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -301,5 +307,30 @@ fn sigterm_lets_a_response_in_flight_finish() {
     assert_eq!(total - head_end, size, "the whole body arrived");
     let (status, _) = server.stop_with("TERM");
     assert_eq!(status.code(), Some(0));
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn shutdown_timeout_is_a_flag_an_ini_key_and_in_the_help() {
+    let output = run(&["--help"]);
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("--shutdown-timeout=INT  [30]"), "{help}");
+    let output = run(&["--shutdown-timeout=soon", "hello"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("waitress-serve: invalid value for shutdown_timeout: \"soon\""),
+        "{stderr}"
+    );
+    let dir = temp_dir("shutdown-ini");
+    let ini = dir.join("server.ini");
+    std::fs::write(&ini, "[server:main]\nshutdown_timeout = -1\n").unwrap();
+    let output = run(&[&format!("--config={}", ini.display()), "hello"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid value for shutdown_timeout: \"-1\""),
+        "{stderr}"
+    );
     std::fs::remove_dir_all(dir).unwrap();
 }
