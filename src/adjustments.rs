@@ -239,7 +239,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         name: "shutdown_timeout",
         kind: Kind::Number,
         default: "30",
-        help: "Seconds a graceful shutdown waits for requests in flight before it closes their connections (0: none).",
+        help: "Seconds a graceful shutdown waits for requests in flight before it closes their connections (0: none). A second SIGINT or SIGTERM stops waiting at once.",
     },
     OptionSpec {
         name: "log_socket_errors",

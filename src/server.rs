@@ -44,13 +44,15 @@ use crate::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
 use crate::logging::Logger;
 use crate::parser::Limits;
 use crate::proxy_headers::{ProxyConfig, ProxyHeaders};
-use crate::sys::{self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
+use crate::sys::{
+    self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, Signal,
+};
 use crate::task::TaskContext;
 use crate::trigger::Trigger;
 use crate::wsgi::{AppResult, Application, Environ, StartResponse};
 
 /// The least time a stopping server gives its worker threads to exit, even
-/// once `shutdown_timeout` has run out: enough for
+/// after a second signal or once `shutdown_timeout` has run out: enough for
 /// idle workers to wake and leave, too little to wait for a busy one.
 const WORKER_EXIT_GRACE: Duration = Duration::from_millis(100);
 
@@ -336,7 +338,10 @@ impl Server {
     }
 
     /// Makes Ctrl-C (SIGINT) and SIGTERM shut this server down gracefully.
-    /// Signal handlers belong to the process: install them for one server.
+    /// A second one while the server drains stops it at once: `run`
+    /// returns without waiting for the requests in flight or the worker
+    /// threads running them. Signal handlers belong to the process:
+    /// install them for one server.
     pub fn install_signal_handlers(&self) -> io::Result<()> {
         sys::install_shutdown_signals(self.waker.trigger.write_fd())
     }
@@ -344,7 +349,9 @@ impl Server {
     // ANCHOR: run
     /// Runs the poll loop until the server is shut down, then waits (up to
     /// the `shutdown_timeout` adjustment, 30 s by default) for requests in
-    /// flight and stops the workers.
+    /// flight and stops the workers. After a second SIGINT or SIGTERM it
+    /// returns at once, leaving behind any worker still inside the
+    /// application (a thread cannot be killed; the process can exit).
     pub fn run(self) -> io::Result<()> {
         let mut io_loop = IoLoop::new(self)?;
         let result = io_loop.run();
@@ -407,6 +414,8 @@ struct IoLoop {
     accepting: bool,
     at_limit: bool,
     shutdown_deadline: Option<Instant>,
+    /// A second shutdown signal came during the drain: stop without waiting.
+    forced: bool,
     next_sweep: Instant,
 }
 
@@ -443,6 +452,7 @@ impl IoLoop {
             accepting: true,
             at_limit: false,
             shutdown_deadline: None,
+            forced: false,
             next_sweep,
         })
     }
@@ -456,8 +466,8 @@ impl IoLoop {
                 .debug("waitress", format_args!("Serving on {address}"));
         }
         loop {
-            if self.shutdown_deadline.is_none() && self.shutdown_requested() {
-                self.begin_shutdown();
+            if self.shutdown_requested() {
+                return Ok(()); // forced: a second signal
             }
             if let Some(deadline) = self.shutdown_deadline {
                 if self.open == 0 || Instant::now() >= deadline {
@@ -489,12 +499,46 @@ impl IoLoop {
     }
     // ANCHOR_END: loop
 
-    fn shutdown_requested(&self) -> bool {
-        if sys::take_pending_signal().is_some() {
-            self.server.waker.shutdown.store(true, Ordering::SeqCst);
+    // ANCHOR: shutdown_requested
+    /// Begins the drain when asked (by the handle or a first SIGINT or
+    /// SIGTERM), and returns `true` when a signal asks again during the
+    /// drain: the operator wants the server gone now.
+    fn shutdown_requested(&mut self) -> bool {
+        let mut signals = sys::take_pending_signals();
+        if self.shutdown_deadline.is_none() {
+            if signals.is_some() {
+                self.server.waker.shutdown.store(true, Ordering::SeqCst);
+            }
+            if !self.server.waker.shutdown.load(Ordering::SeqCst) {
+                return false;
+            }
+            self.begin_shutdown();
+            // The first signal began the drain; only more count again.
+            signals = signals
+                .filter(|&(_, count)| count > 1)
+                .map(|(signal, count)| (signal, count - 1));
         }
-        self.server.waker.shutdown.load(Ordering::SeqCst)
+        match signals {
+            Some((signal, _)) => {
+                self.force_shutdown(signal);
+                true
+            }
+            None => false,
+        }
     }
+
+    /// A second signal: stop waiting for requests in flight.
+    fn force_shutdown(&mut self, signal: Signal) {
+        self.server.logger.warn(
+            "waitress",
+            format_args!(
+                "{signal} again: exiting without waiting for {} connection(s) with requests in flight",
+                self.open
+            ),
+        );
+        self.forced = true;
+    }
+    // ANCHOR_END: shutdown_requested
 
     /// Stops accepting, closes idle connections, and lets the others finish
     /// what they have received.
@@ -827,8 +871,8 @@ impl IoLoop {
 
     // ANCHOR: finish
     /// After the loop: close what is left and stop the workers, waiting for
-    /// them only as long as the drain has left (after an I/O error, which
-    /// has no drain, 5 s), but always
+    /// them only as long as the drain has left (after a second signal, not
+    /// at all; after an I/O error, which has no drain, 5 s), but always
     /// `WORKER_EXIT_GRACE`, so that idle workers are not reported stuck.
     fn finish(&mut self) {
         for slot in 0..self.slots.len() {
@@ -836,6 +880,7 @@ impl IoLoop {
         }
         self.remove_listeners();
         let wait = match self.shutdown_deadline {
+            _ if self.forced => Duration::ZERO,
             Some(deadline) => deadline.saturating_duration_since(Instant::now()),
             None => Duration::from_secs(5),
         };

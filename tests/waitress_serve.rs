@@ -311,6 +311,50 @@ fn sigterm_lets_a_response_in_flight_finish() {
 }
 
 #[test]
+fn a_second_sigterm_during_the_drain_exits_at_once() {
+    // A client that never reads keeps a 16 MiB response in flight, so the
+    // drain would wait for the whole shutdown timeout (30 s); the second
+    // signal ends it at once.
+    let dir = temp_dir("force");
+    std::fs::write(dir.join("big.bin"), vec![b'z'; 16 * 1024 * 1024]).unwrap();
+    let mut server = Running::start(&[&format!("static:{}", dir.display())]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 1024];
+    stream.read_exact(&mut first).unwrap(); // the response is under way
+    server.signal("TERM");
+    std::thread::sleep(Duration::from_millis(300)); // draining now
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the first SIGTERM drains: the response is still in flight"
+    );
+    let started = Instant::now();
+    server.signal("TERM");
+    let deadline = started + Duration::from_secs(3);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waitress-serve still running 3 s after the second SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stderr = server.stderr.recv_timeout(TIMEOUT).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "WARNING [waitress] SIGTERM again: exiting without waiting for 1 connection(s)"
+        ),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
 fn shutdown_timeout_is_a_flag_an_ini_key_and_in_the_help() {
     let output = run(&["--help"]);
     let help = String::from_utf8(output.stdout).unwrap();
