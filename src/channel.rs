@@ -42,7 +42,7 @@ use crate::buffers::OverflowableBuffer;
 use crate::dispatcher::{Dispatcher, Task};
 use crate::error::HttpError;
 use crate::logging::Logger;
-use crate::parser::{Limits, Request, RequestParser, Status, Version};
+use crate::parser::{Limits, ParseError, Request, RequestParser, Status, Version};
 use crate::task::{ErrorTask, ResponseOutput, TaskContext, TaskRequest, WsgiTask};
 use crate::wsgi::{Application, ClientDisconnected, RequestInfo};
 
@@ -311,6 +311,11 @@ impl Channel {
                     self.parser = None;
                     // Nothing after a refused request is ever parsed.
                     self.read_closed = true;
+                    if let ParseError::BodyStorage(cause) = &error {
+                        // The only 500 the parser gives, and the server's
+                        // fault (a full disk, a missing TMPDIR): say why.
+                        log_storage_failure(server, &self.shared.info, cause);
+                    }
                     queued.push(Queued::Error(HttpError::from(error), version));
                 }
             }
@@ -526,6 +531,21 @@ impl Channel {
         Arc::strong_count(&self.shared) > 1
     }
 }
+
+// ANCHOR: log_storage_failure
+/// Logs why a request body could not be stored, which the client only sees
+/// as a 500: the operator needs the cause and where the file was to go.
+fn log_storage_failure(server: &ServerShared, info: &ConnectionInfo, cause: &str) {
+    server.logger.error(
+        "waitress",
+        format_args!(
+            "Answering 500 Internal Server Error to {}: could not store the request body in a temporary file under {}: {cause}",
+            info.remote_addr,
+            std::env::temp_dir().display()
+        ),
+    );
+}
+// ANCHOR_END: log_storage_failure
 
 fn is_disconnect(error: &io::Error) -> bool {
     matches!(

@@ -378,3 +378,36 @@ fn shutdown_timeout_is_a_flag_an_ini_key_and_in_the_help() {
     );
     std::fs::remove_dir_all(dir).unwrap();
 }
+
+#[test]
+fn a_body_that_cannot_be_spooled_is_a_500_logged_with_its_cause() {
+    // TMPDIR names a directory that does not exist, so the temporary file a
+    // body above --inbuf-overflow goes to cannot be created.
+    let server = Running::start_with_env(
+        &["--inbuf-overflow=16", "echo"],
+        &[("TMPDIR", "/nonexistent/waitress-test")],
+    );
+    let body = "x".repeat(100);
+    let response = server.request(&format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(
+        response.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+        "{response}"
+    );
+    let (status, stderr) = server.stop_with("TERM");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("ERROR [waitress]"))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert!(
+        line.contains(
+            "Answering 500 Internal Server Error to 127.0.0.1: could not store the request body"
+        ),
+        "{line}"
+    );
+    assert!(line.contains("/nonexistent/waitress-test"), "{line}");
+    assert!(line.contains("No such file or directory"), "{line}");
+}
