@@ -752,6 +752,7 @@ impl ResponseOutput for ChannelOutput<'_> {
         self.shared.disconnected.clone()
     }
 
+    // ANCHOR: will_close
     fn will_close(&self) -> bool {
         // Set at shutdown (`close_when_done`) or at the client's end of
         // file. Only the last queued response may say so: a server that
@@ -759,6 +760,7 @@ impl ResponseOutput for ChannelOutput<'_> {
         let state = lock(&self.shared.state);
         state.close_when_flushed && state.requests.is_empty()
     }
+    // ANCHOR_END: will_close
 }
 // ANCHOR_END: channel_output
 
