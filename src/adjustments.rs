@@ -242,6 +242,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "Seconds a client may take to send a whole request head, from its first byte; then 408 and close.",
     },
     OptionSpec {
+        name: "shutdown_timeout",
+        kind: Kind::Number,
+        default: "30",
+        help: "Seconds a graceful shutdown waits for requests in flight before it closes their connections (0: none). A second SIGINT or SIGTERM stops waiting at once.",
+    },
+    OptionSpec {
         name: "log_socket_errors",
         kind: Kind::Boolean,
         default: "true",
@@ -457,6 +463,16 @@ pub struct Adjustments {
     /// Seconds from the first byte of a request head to its end: a client
     /// that takes longer gets `408` and the connection closes (slowloris).
     pub request_header_timeout: u64,
+    /// Seconds a graceful shutdown waits for requests in flight (the
+    /// loop's drain and the worker threads together) before it gives up.
+    ///
+    /// ```
+    /// use waitress::adjustments::Adjustments;
+    /// assert_eq!(Adjustments::default().shutdown_timeout, 30);
+    /// let adj = Adjustments::builder().shutdown_timeout(5).build().unwrap();
+    /// assert_eq!(adj.shutdown_timeout, 5);
+    /// ```
+    pub shutdown_timeout: u64,
     /// Log errors on client sockets.
     pub log_socket_errors: bool,
     /// Largest request line plus headers.
@@ -658,6 +674,8 @@ impl AdjustmentsBuilder {
         channel_timeout: u64;
         /// Seconds to receive a whole request head.
         request_header_timeout: u64;
+        /// Seconds a graceful shutdown waits for requests in flight.
+        shutdown_timeout: u64;
         /// Log socket errors.
         log_socket_errors: bool;
         /// Largest request header section.
@@ -929,6 +947,7 @@ impl AdjustmentsBuilder {
             cleanup_interval: number("cleanup_interval", 1)?,
             channel_timeout: number("channel_timeout", 1)?,
             request_header_timeout: number("request_header_timeout", 1)?,
+            shutdown_timeout: number("shutdown_timeout", 0)?,
             log_socket_errors: boolean("log_socket_errors")?,
             max_request_header_size: usize_number("max_request_header_size", 1)?,
             max_request_body_size: number("max_request_body_size", 1)?,
@@ -1223,6 +1242,7 @@ mod tests {
         assert_eq!(adj.connection_limit, 100);
         assert_eq!(adj.cleanup_interval, 30);
         assert_eq!(adj.channel_timeout, 120);
+        assert_eq!(adj.shutdown_timeout, 30);
         assert!(adj.log_socket_errors);
         assert_eq!(adj.max_request_header_size, 262_144);
         assert_eq!(adj.max_request_body_size, 1_073_741_824);
@@ -1491,6 +1511,8 @@ mod tests {
             ("connection_limit", "0"),
             ("channel_timeout", "0"),
             ("cleanup_interval", "0"),
+            ("shutdown_timeout", "-1"),
+            ("shutdown_timeout", "1.5"),
             ("asyncore_loop_timeout", "0"),
             ("backlog", "4294967296"),
             ("port", "65536"),
@@ -1662,6 +1684,7 @@ mod tests {
             .connection_limit(5)
             .cleanup_interval(2)
             .channel_timeout(3)
+            .shutdown_timeout(0)
             .log_socket_errors(false)
             .max_request_header_size(1000)
             .max_request_body_size(2000)
@@ -1689,6 +1712,7 @@ mod tests {
             ),
             (5, 2, 3)
         );
+        assert_eq!(adj.shutdown_timeout, 0, "0 is allowed: no drain");
         assert_eq!(
             (adj.max_request_header_size, adj.max_request_body_size),
             (1000, 2000)

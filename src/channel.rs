@@ -43,7 +43,7 @@ use crate::buffers::OverflowableBuffer;
 use crate::dispatcher::{Dispatcher, Task};
 use crate::error::HttpError;
 use crate::logging::Logger;
-use crate::parser::{Limits, Request, RequestParser, Status, Version};
+use crate::parser::{Limits, ParseError, Request, RequestParser, Status, Version};
 use crate::task::{
     ErrorTask, PausedResponse, Progress, ResponseOutput, TaskContext, TaskRequest, WsgiTask,
 };
@@ -334,6 +334,11 @@ impl Channel {
                     self.head_started = None;
                     // Nothing after a refused request is ever parsed.
                     self.read_closed = true;
+                    if let ParseError::BodyStorage(cause) = &error {
+                        // The only 500 the parser gives, and the server's
+                        // fault (a full disk, a missing TMPDIR): say why.
+                        log_storage_failure(server, &self.shared.info, cause);
+                    }
                     queued.push(Queued::Error(HttpError::from(error), version));
                 }
             }
@@ -684,6 +689,21 @@ fn timeout_response(version: Version, context: &TaskContext) -> Vec<u8> {
     response
 }
 
+// ANCHOR: log_storage_failure
+/// Logs why a request body could not be stored, which the client only sees
+/// as a 500: the operator needs the cause and where the file was to go.
+fn log_storage_failure(server: &ServerShared, info: &ConnectionInfo, cause: &str) {
+    server.logger.error(
+        "waitress",
+        format_args!(
+            "Answering 500 Internal Server Error to {}: could not store the request body in a temporary file under {}: {cause}",
+            info.remote_addr,
+            std::env::temp_dir().display()
+        ),
+    );
+}
+// ANCHOR_END: log_storage_failure
+
 fn is_disconnect(error: &io::Error) -> bool {
     matches!(
         error.kind(),
@@ -966,6 +986,16 @@ impl ResponseOutput for ChannelOutput<'_> {
     fn client_disconnected(&self) -> ClientDisconnected {
         self.shared.disconnected.clone()
     }
+
+    // ANCHOR: will_close
+    fn will_close(&self) -> bool {
+        // Set at shutdown (`close_when_done`) or at the client's end of
+        // file. Only the last queued response may say so: a server that
+        // sends `Connection: close` answers nothing after it.
+        let state = lock(&self.shared.state);
+        state.close_when_flushed && state.requests.is_empty()
+    }
+    // ANCHOR_END: will_close
 }
 // ANCHOR_END: channel_output
 

@@ -44,13 +44,17 @@ use crate::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
 use crate::logging::Logger;
 use crate::parser::Limits;
 use crate::proxy_headers::{ProxyConfig, ProxyHeaders};
-use crate::sys::{self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller};
+use crate::sys::{
+    self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, Signal,
+};
 use crate::task::TaskContext;
 use crate::trigger::Trigger;
 use crate::wsgi::{AppResult, Application, Environ, StartResponse};
 
-/// How long a shutdown waits for requests in flight before it gives up.
-pub const SHUTDOWN_TIMEOUT: Duration = Duration::from_secs(30);
+/// The least time a stopping server gives its worker threads to exit, even
+/// after a second signal or once `shutdown_timeout` has run out: enough for
+/// idle workers to wake and leave, too little to wait for a busy one.
+const WORKER_EXIT_GRACE: Duration = Duration::from_millis(100);
 
 /// How long the I/O thread keeps looking for work before it sleeps, unless
 /// [`ServerBuilder::io_spin`] says otherwise.
@@ -104,8 +108,9 @@ impl Wake for IoWaker {
 // ANCHOR_END: io_waker
 
 /// Stops a running server from any thread: it stops accepting, answers the
-/// requests already received, closes idle connections and returns from
-/// [`Server::run`].
+/// requests already received (each last response saying `Connection:
+/// close`), closes idle connections and returns from [`Server::run`] once
+/// they are done, or after the `shutdown_timeout` adjustment.
 #[derive(Clone)]
 pub struct ServerHandle {
     waker: Arc<IoWaker>,
@@ -333,14 +338,20 @@ impl Server {
     }
 
     /// Makes Ctrl-C (SIGINT) and SIGTERM shut this server down gracefully.
-    /// Signal handlers belong to the process: install them for one server.
+    /// A second one while the server drains stops it at once: `run`
+    /// returns without waiting for the requests in flight or the worker
+    /// threads running them. Signal handlers belong to the process:
+    /// install them for one server.
     pub fn install_signal_handlers(&self) -> io::Result<()> {
         sys::install_shutdown_signals(self.waker.trigger.write_fd())
     }
 
     // ANCHOR: run
     /// Runs the poll loop until the server is shut down, then waits (up to
-    /// [`SHUTDOWN_TIMEOUT`]) for requests in flight and stops the workers.
+    /// the `shutdown_timeout` adjustment, 30 s by default) for requests in
+    /// flight and stops the workers. After a second SIGINT or SIGTERM it
+    /// returns at once, leaving behind any worker still inside the
+    /// application (a thread cannot be killed; the process can exit).
     pub fn run(self) -> io::Result<()> {
         let mut io_loop = IoLoop::new(self)?;
         let result = io_loop.run();
@@ -424,6 +435,8 @@ struct IoLoop {
     /// Failed `accept` calls in this episode, logged when it ends.
     accept_failures: u64,
     shutdown_deadline: Option<Instant>,
+    /// A second shutdown signal came during the drain: stop without waiting.
+    forced: bool,
     next_sweep: Instant,
     /// The earliest `request_header_timeout` deadline of a head in progress.
     next_head_check: Option<Instant>,
@@ -467,6 +480,7 @@ impl IoLoop {
             accept_backoff: Duration::ZERO,
             accept_failures: 0,
             shutdown_deadline: None,
+            forced: false,
             next_sweep,
             next_head_check: None,
         })
@@ -481,8 +495,8 @@ impl IoLoop {
                 .debug("waitress", format_args!("Serving on {address}"));
         }
         loop {
-            if self.shutdown_deadline.is_none() && self.shutdown_requested() {
-                self.begin_shutdown();
+            if self.shutdown_requested() {
+                return Ok(()); // forced: a second signal
             }
             if let Some(deadline) = self.shutdown_deadline {
                 if self.open == 0 || Instant::now() >= deadline {
@@ -517,12 +531,46 @@ impl IoLoop {
     }
     // ANCHOR_END: loop
 
-    fn shutdown_requested(&self) -> bool {
-        if sys::take_pending_signal().is_some() {
-            self.server.waker.shutdown.store(true, Ordering::SeqCst);
+    // ANCHOR: shutdown_requested
+    /// Begins the drain when asked (by the handle or a first SIGINT or
+    /// SIGTERM), and returns `true` when a signal asks again during the
+    /// drain: the operator wants the server gone now.
+    fn shutdown_requested(&mut self) -> bool {
+        let mut signals = sys::take_pending_signals();
+        if self.shutdown_deadline.is_none() {
+            if signals.is_some() {
+                self.server.waker.shutdown.store(true, Ordering::SeqCst);
+            }
+            if !self.server.waker.shutdown.load(Ordering::SeqCst) {
+                return false;
+            }
+            self.begin_shutdown();
+            // The first signal began the drain; only more count again.
+            signals = signals
+                .filter(|&(_, count)| count > 1)
+                .map(|(signal, count)| (signal, count - 1));
         }
-        self.server.waker.shutdown.load(Ordering::SeqCst)
+        match signals {
+            Some((signal, _)) => {
+                self.force_shutdown(signal);
+                true
+            }
+            None => false,
+        }
     }
+
+    /// A second signal: stop waiting for requests in flight.
+    fn force_shutdown(&mut self, signal: Signal) {
+        self.server.logger.warn(
+            "waitress",
+            format_args!(
+                "{signal} again: exiting without waiting for {} connection(s) with requests in flight",
+                self.open
+            ),
+        );
+        self.forced = true;
+    }
+    // ANCHOR_END: shutdown_requested
 
     /// Stops accepting, closes idle connections, and lets the others finish
     /// what they have received.
@@ -531,7 +579,11 @@ impl IoLoop {
             "waitress",
             format_args!("Shutting down: finishing requests in flight"),
         );
-        self.shutdown_deadline = Some(Instant::now() + SHUTDOWN_TIMEOUT);
+        let now = Instant::now();
+        let timeout = Duration::from_secs(self.server.adjustments.shutdown_timeout);
+        // A timeout too large for the clock waits as good as forever.
+        let far = || now + Duration::from_secs(100 * 365 * 24 * 60 * 60);
+        self.shutdown_deadline = Some(now.checked_add(timeout).unwrap_or_else(far));
         self.accepting = false;
         for slot in 0..self.slots.len() {
             let Some(channel) = self.slots[slot].as_mut() else {
@@ -949,16 +1001,25 @@ impl IoLoop {
         }
     }
 
-    /// After the loop: close what is left and stop the workers.
+    // ANCHOR: finish
+    /// After the loop: close what is left and stop the workers, waiting for
+    /// them only as long as the drain has left (after a second signal, not
+    /// at all; after an I/O error, which has no drain, 5 s), but always
+    /// `WORKER_EXIT_GRACE`, so that idle workers are not reported stuck.
     fn finish(&mut self) {
         for slot in 0..self.slots.len() {
             self.close(slot);
         }
         self.remove_listeners();
+        let wait = match self.shutdown_deadline {
+            _ if self.forced => Duration::ZERO,
+            Some(deadline) => deadline.saturating_duration_since(Instant::now()),
+            None => Duration::from_secs(5),
+        };
         let still_running = self
             .server
             .dispatcher
-            .shutdown(true, Duration::from_secs(5));
+            .shutdown(true, wait.max(WORKER_EXIT_GRACE));
         if still_running > 0 {
             self.server.logger.warn(
                 "waitress",
@@ -966,6 +1027,7 @@ impl IoLoop {
             );
         }
     }
+    // ANCHOR_END: finish
 }
 
 /// Accepts one connection, made nonblocking, with what the environ needs

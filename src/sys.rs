@@ -1487,8 +1487,10 @@ const SIG_ERR: usize = usize::MAX;
 /// touch lock-free atomics: it can interrupt any code, even code holding a
 /// lock or in the middle of `malloc`.
 static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
-/// The number of the last shutdown signal not yet taken (0: none).
-static PENDING_SIGNAL: AtomicI32 = AtomicI32::new(0);
+/// The shutdown signals not yet taken, in one word so that they are taken
+/// together: how many arrived (above the low 8 bits) and the number of the
+/// last one (the low 8 bits; 0: none).
+static PENDING_SIGNALS: AtomicUsize = AtomicUsize::new(0);
 /// How many handlers are running now, so that the descriptor is not closed
 /// under one of them.
 static HANDLERS_RUNNING: AtomicUsize = AtomicUsize::new(0);
@@ -1504,7 +1506,21 @@ extern "C" fn on_shutdown_signal(signal: c_int) {
     // SAFETY: the pointer is valid, aligned, and only this thread uses it.
     let saved_errno = unsafe { errno.read() };
     HANDLERS_RUNNING.fetch_add(1, Ordering::SeqCst);
-    PENDING_SIGNAL.store(signal, Ordering::SeqCst);
+    // A compare-and-swap loop is lock-free, so it may run in a handler.
+    let mut pending = PENDING_SIGNALS.load(Ordering::SeqCst);
+    loop {
+        let count = (pending >> 8).saturating_add(1).min(usize::MAX >> 8);
+        let updated = (count << 8) | (signal as usize & 0xff);
+        match PENDING_SIGNALS.compare_exchange_weak(
+            pending,
+            updated,
+            Ordering::SeqCst,
+            Ordering::SeqCst,
+        ) {
+            Ok(_) => break,
+            Err(actual) => pending = actual,
+        }
+    }
     let fd = WAKE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
         let byte = 1u8;
@@ -1669,7 +1685,22 @@ pub fn uninstall_shutdown_signals() -> io::Result<()> {
 /// assert_eq!(waitress::sys::take_pending_signal(), None);
 /// ```
 pub fn take_pending_signal() -> Option<Signal> {
-    Signal::from_number(PENDING_SIGNAL.swap(0, Ordering::SeqCst))
+    take_pending_signals().map(|(signal, _)| signal)
+}
+
+/// The shutdown signals that arrived since the last call, if any: the last
+/// one, and how many there were (at least 1). Two at once mean the user
+/// asked twice before the I/O thread could look, which the server takes as
+/// "stop now" (pressing Ctrl-C a second time).
+///
+/// ```
+/// // No handler installed and no signal sent: nothing pending.
+/// assert_eq!(waitress::sys::take_pending_signals(), None);
+/// ```
+pub fn take_pending_signals() -> Option<(Signal, usize)> {
+    let pending = PENDING_SIGNALS.swap(0, Ordering::SeqCst);
+    let signal = Signal::from_number(i32::try_from(pending & 0xff).unwrap_or(0))?;
+    Some((signal, (pending >> 8).max(1)))
 }
 
 #[cfg(test)]

@@ -102,6 +102,21 @@ pub trait ResponseOutput {
     fn client_disconnected(&self) -> ClientDisconnected {
         ClientDisconnected::new()
     }
+
+    /// Whether the connection will close once this response is sent,
+    /// whatever the request asked: the server is shutting down, or the
+    /// client half-closed, and no request is queued behind this one. Asked
+    /// when the response's headers are built, so that they say
+    /// `Connection: close` rather than promise a keep-alive the server will
+    /// not keep. The default (and `Vec<u8>`'s): no.
+    ///
+    /// ```
+    /// use waitress::task::ResponseOutput;
+    /// assert!(!Vec::<u8>::new().will_close());
+    /// ```
+    fn will_close(&self) -> bool {
+        false
+    }
 }
 // ANCHOR_END: response_output
 
@@ -295,7 +310,7 @@ impl<'a> ResponseWriter<'a> {
             Framing::UntilClose
         };
         let keep_alive_possible = !matches!(framing, Framing::UntilClose);
-        self.state.close = self.state.close || !keep_alive_possible;
+        self.state.close = self.state.close || !keep_alive_possible || self.output.will_close();
 
         let mut bytes = Vec::with_capacity(256);
         let mut head = LatinWriter(&mut bytes);

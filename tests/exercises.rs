@@ -89,6 +89,8 @@ struct Running {
     address: SocketAddr,
     handle: ServerHandle,
     thread: Option<JoinHandle<std::io::Result<()>>>,
+    /// What the server logged (at the debug level and above).
+    log: MemoryLog,
 }
 
 impl Running {
@@ -99,7 +101,7 @@ impl Running {
         let adjustments = configure(Adjustments::builder().listen("127.0.0.1:0").threads(2))
             .build()
             .expect("the settings are valid");
-        let (logger, _log) = Logger::memory(Level::Debug);
+        let (logger, log) = Logger::memory(Level::Debug);
         let server = ServerBuilder::new(app, adjustments)
             .logger(logger)
             .build()
@@ -113,6 +115,7 @@ impl Running {
             address,
             handle,
             thread,
+            log,
         }
     }
 
@@ -285,40 +288,71 @@ fn ch2_sigusr1_has_a_number_per_platform() {
 // Chapter 3: The server: listeners, limits, shutdown
 // ---------------------------------------------------------------------------
 
-#[test]
-#[ignore = "exercise: chapter 3"]
-fn ch3_shutdown_timeout_is_a_setting() {
-    let adjustments = Adjustments::builder()
-        .set("shutdown_timeout", "5")
-        .expect("the key is known")
-        .build()
-        .unwrap();
-    assert!(format!("{adjustments:?}").contains("shutdown_timeout: 5"));
-    let spec = adjustments::option("shutdown_timeout").expect("OPTIONS has it");
-    assert_eq!(spec.default, "30");
+/// Answers `/slow/MS` after sleeping MS milliseconds, anything else at once.
+fn sleeps_on_request(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    if let Some(ms) = environ.path_info().strip_prefix("/slow/") {
+        thread::sleep(Duration::from_millis(ms.parse().unwrap_or(0)));
+    }
+    start_response.start_response("200 OK", headers(&[]), None)?;
+    Ok(Body::from("done"))
 }
 
 #[test]
 #[ignore = "exercise: chapter 3"]
-fn ch3_shutdown_timeout_cuts_off_a_slow_request() {
-    fn sleepy(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
-        thread::sleep(Duration::from_secs(5));
-        start_response.start_response("200 OK", headers(&[]), None)?;
-        Ok(Body::from("late"))
+fn ch3_shutdown_reports_idle_and_busy_connections() {
+    let mut server = Running::start(sleeps_on_request, |b| b);
+    // Two keep-alive connections, each answered once and now idle.
+    let mut idle: Vec<TcpStream> = (0..2).map(|_| server.connect()).collect();
+    for stream in &mut idle {
+        stream
+            .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+            .unwrap();
+        let mut answer = [0u8; 1024];
+        let read = stream.read(&mut answer).unwrap();
+        assert!(answer[..read].ends_with(b"done"));
     }
-    let mut server = Running::start(sleepy, |b| b.set("shutdown_timeout", "1").unwrap());
-    let mut client = server.connect();
-    client
-        .write_all(b"GET / HTTP/1.1\r\nHost: h\r\n\r\n")
+    // One with a request in service.
+    let mut busy = server.connect();
+    busy.write_all(b"GET /slow/500 HTTP/1.1\r\nHost: h\r\n\r\n")
         .unwrap();
-    thread::sleep(Duration::from_millis(200)); // the request is running
-    let started = Instant::now();
+    thread::sleep(Duration::from_millis(150));
     server.handle.shutdown();
     server.thread.take().unwrap().join().unwrap().unwrap();
-    let took = started.elapsed();
+    let log = server.log.contents();
     assert!(
-        took < Duration::from_millis(2500),
-        "run() returned after {took:?}; the limit was 1 s"
+        log.contains(
+            "INFO [waitress] Shutting down: closed 2 idle connection(s), finishing 1 in flight"
+        ),
+        "{log}"
+    );
+    assert!(
+        !log.contains("Shutdown timeout"),
+        "the drain finished: {log}"
+    );
+}
+
+#[test]
+#[ignore = "exercise: chapter 3"]
+fn ch3_a_drain_cut_short_says_what_it_abandoned() {
+    let mut server = Running::start(sleeps_on_request, |b| {
+        b.set("shutdown_timeout", "1").unwrap()
+    });
+    let mut busy = server.connect();
+    busy.write_all(b"GET /slow/3000 HTTP/1.1\r\nHost: h\r\n\r\n")
+        .unwrap();
+    thread::sleep(Duration::from_millis(150));
+    server.handle.shutdown();
+    server.thread.take().unwrap().join().unwrap().unwrap();
+    let log = server.log.contents();
+    assert!(
+        log.contains(
+            "INFO [waitress] Shutting down: closed 0 idle connection(s), finishing 1 in flight"
+        ),
+        "{log}"
+    );
+    assert!(
+        log.contains("WARNING [waitress] Shutdown timeout (1 s) reached: closing 1 connection(s) with requests in flight"),
+        "{log}"
     );
 }
 

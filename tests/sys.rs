@@ -15,7 +15,7 @@ use std::time::{Duration, Instant};
 use waitress::sys::{
     Events, Listener, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd, PollSet, Poller, Signal,
     adopt_listener, bind_tcp_listener, install_shutdown_signals, listen_fds_from_env, poll,
-    set_listen_backlog, take_pending_signal, uninstall_shutdown_signals,
+    set_listen_backlog, take_pending_signal, take_pending_signals, uninstall_shutdown_signals,
 };
 use waitress::trigger::Trigger;
 
@@ -229,6 +229,14 @@ fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
     raise(Signal::Terminate);
     assert_eq!(poll_one(second.fd(), POLLIN, LONG), (1, POLLIN));
     assert_eq!(take_pending_signal(), Some(Signal::Terminate));
+
+    // Two signals before anyone looks are taken together, counted, with
+    // the later one named: the server's "asked twice, stop now".
+    raise(Signal::Interrupt);
+    raise(Signal::Terminate);
+    assert_eq!(take_pending_signals(), Some((Signal::Terminate, 2)));
+    assert_eq!(take_pending_signals(), None, "taken once");
+    second.drain();
 
     uninstall_shutdown_signals().unwrap();
     uninstall_shutdown_signals().unwrap(); // a second time does nothing

@@ -67,9 +67,15 @@ struct Running {
 
 impl Running {
     fn start(args: &[&str]) -> Running {
+        Running::start_with_env(args, &[])
+    }
+
+    /// `start`, with these environment variables set for the child.
+    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Running {
         let mut child = Command::new(BINARY)
             .arg("--listen=127.0.0.1:0")
             .args(args)
+            .envs(env.iter().copied())
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::piped())
@@ -302,4 +308,106 @@ fn sigterm_lets_a_response_in_flight_finish() {
     let (status, _) = server.stop_with("TERM");
     assert_eq!(status.code(), Some(0));
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_second_sigterm_during_the_drain_exits_at_once() {
+    // A client that never reads keeps a 16 MiB response in flight, so the
+    // drain would wait for the whole shutdown timeout (30 s); the second
+    // signal ends it at once.
+    let dir = temp_dir("force");
+    std::fs::write(dir.join("big.bin"), vec![b'z'; 16 * 1024 * 1024]).unwrap();
+    let mut server = Running::start(&[&format!("static:{}", dir.display())]);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut first = [0u8; 1024];
+    stream.read_exact(&mut first).unwrap(); // the response is under way
+    server.signal("TERM");
+    std::thread::sleep(Duration::from_millis(300)); // draining now
+    assert!(
+        server.child.try_wait().unwrap().is_none(),
+        "the first SIGTERM drains: the response is still in flight"
+    );
+    let started = Instant::now();
+    server.signal("TERM");
+    let deadline = started + Duration::from_secs(3);
+    let status = loop {
+        if let Some(status) = server.child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "waitress-serve still running 3 s after the second SIGTERM"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    };
+    let stderr = server.stderr.recv_timeout(TIMEOUT).unwrap_or_default();
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(
+            "WARNING [waitress] SIGTERM again: exiting without waiting for 1 connection(s)"
+        ),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn shutdown_timeout_is_a_flag_an_ini_key_and_in_the_help() {
+    let output = run(&["--help"]);
+    let help = String::from_utf8(output.stdout).unwrap();
+    assert!(help.contains("--shutdown-timeout=INT  [30]"), "{help}");
+    let output = run(&["--shutdown-timeout=soon", "hello"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.starts_with("waitress-serve: invalid value for shutdown_timeout: \"soon\""),
+        "{stderr}"
+    );
+    let dir = temp_dir("shutdown-ini");
+    let ini = dir.join("server.ini");
+    std::fs::write(&ini, "[server:main]\nshutdown_timeout = -1\n").unwrap();
+    let output = run(&[&format!("--config={}", ini.display()), "hello"]);
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("invalid value for shutdown_timeout: \"-1\""),
+        "{stderr}"
+    );
+    std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[test]
+fn a_body_that_cannot_be_spooled_is_a_500_logged_with_its_cause() {
+    // TMPDIR names a directory that does not exist, so the temporary file a
+    // body above --inbuf-overflow goes to cannot be created.
+    let server = Running::start_with_env(
+        &["--inbuf-overflow=16", "echo"],
+        &[("TMPDIR", "/nonexistent/waitress-test")],
+    );
+    let body = "x".repeat(100);
+    let response = server.request(&format!(
+        "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    ));
+    assert!(
+        response.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
+        "{response}"
+    );
+    let (status, stderr) = server.stop_with("TERM");
+    assert_eq!(status.code(), Some(0), "{stderr}");
+    let line = stderr
+        .lines()
+        .find(|line| line.contains("ERROR [waitress]"))
+        .unwrap_or_else(|| panic!("no error line: {stderr}"));
+    assert!(
+        line.contains(
+            "Answering 500 Internal Server Error to 127.0.0.1: could not store the request body"
+        ),
+        "{line}"
+    );
+    assert!(line.contains("/nonexistent/waitress-test"), "{line}");
+    assert!(line.contains("No such file or directory"), "{line}");
 }
