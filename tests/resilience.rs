@@ -279,3 +279,268 @@ fn out_of_file_descriptors_the_server_rests_instead_of_spinning_and_recovers() {
     assert!(log.contains("accept() failed"), "{log}");
     assert!(log.len() < 2000, "{log}");
 }
+
+// ---------------------------------------------------------------------------
+// A panic anywhere in the application's body
+// ---------------------------------------------------------------------------
+
+/// A body whose `Drop` (PEP 3333's `close()`) panics after its chunks.
+struct PanicOnClose(Vec<Vec<u8>>);
+
+impl Iterator for PanicOnClose {
+    type Item = Vec<u8>;
+    fn next(&mut self) -> Option<Vec<u8>> {
+        if self.0.is_empty() {
+            None
+        } else {
+            Some(self.0.remove(0))
+        }
+    }
+}
+
+impl Drop for PanicOnClose {
+    fn drop(&mut self) {
+        panic!("close() failed");
+    }
+}
+
+/// `/length`: a known length; `/chunked`: chunked; `/nothing`: no bytes
+/// at all, so the panic comes before the head; anything else: hello.
+fn closes_badly(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    let body = || PanicOnClose(vec![b"Hello, ".to_vec(), b"world!".to_vec()]);
+    match environ.path_info() {
+        "/length" => {
+            start_response.start_response("200 OK", headers(&[("Content-Length", "13")]), None)?;
+            Ok(Body::from_chunks(body()))
+        }
+        "/chunked" => {
+            start_response.start_response("200 OK", vec![], None)?;
+            Ok(Body::from_chunks(body()))
+        }
+        "/nothing" => {
+            start_response.start_response("200 OK", vec![], None)?;
+            Ok(Body::from_chunks(PanicOnClose(Vec::new())))
+        }
+        _ => hello(environ, start_response),
+    }
+}
+
+/// Sends a request for `path` with a second one pipelined behind it, and
+/// returns everything the server sent until it closed.
+fn pipelined_behind(server: &TestServer, path: &str) -> String {
+    let mut stream = server.connect();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: x\r\n\r\nGET / HTTP/1.1\r\nHost: x\r\n\r\n"
+    )
+    .unwrap();
+    let mut received = Vec::new();
+    // Ends with EOF: a read timeout (10 s) would fail the test.
+    stream.read_to_end(&mut received).unwrap();
+    String::from_utf8_lossy(&received).into_owned()
+}
+
+#[test]
+fn a_panic_in_close_after_a_body_of_known_length_closes_the_connection() {
+    let server = TestServer::start(closes_badly, |b| b);
+    let received = pipelined_behind(&server, "/length");
+    assert!(received.starts_with("HTTP/1.1 200 OK\r\n"), "{received}");
+    assert!(received.ends_with("\r\n\r\nHello, world!"), "{received}");
+    assert_eq!(received.matches("HTTP/1.1").count(), 1, "{received}");
+    assert_eq!(get(&server, "/").status, 200, "the worker lives");
+    let started = Instant::now();
+    let log = server.stop().contents();
+    assert!(started.elapsed() < Duration::from_secs(3), "shutdown waited");
+    assert!(log.contains("panicked while closing its body: close() failed"), "{log}");
+}
+
+#[test]
+fn a_panic_in_close_after_a_chunked_body_leaves_it_unterminated_and_closes() {
+    let server = TestServer::start(closes_badly, |b| b);
+    let received = pipelined_behind(&server, "/chunked");
+    assert!(received.contains("Transfer-Encoding: chunked"), "{received}");
+    assert!(received.ends_with("7\r\nHello, \r\n6\r\nworld!\r\n"), "{received}");
+    assert!(!received.contains("0\r\n\r\n"), "no last chunk: {received}");
+    assert_eq!(get(&server, "/").status, 200);
+    let started = Instant::now();
+    drop(server.stop());
+    assert!(started.elapsed() < Duration::from_secs(3), "shutdown waited");
+}
+
+#[test]
+fn a_panic_in_close_before_any_byte_is_sent_is_a_500() {
+    let server = TestServer::start(closes_badly, |b| b);
+    let received = pipelined_behind(&server, "/nothing");
+    assert!(received.starts_with("HTTP/1.1 500 "), "{received}");
+    assert_eq!(received.matches("HTTP/1.1").count(), 1, "{received}");
+    assert_eq!(get(&server, "/").status, 200);
+}
+
+#[test]
+fn a_panic_in_a_file_body_read_by_the_io_thread_closes_only_that_connection() {
+    struct PanickyFile(usize);
+    impl Read for PanickyFile {
+        fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+            self.0 += 1;
+            if self.0 > 2 {
+                panic!("the disk is gone");
+            }
+            buf[..4].copy_from_slice(b"data");
+            Ok(4)
+        }
+    }
+    impl std::io::Seek for PanickyFile {
+        fn seek(&mut self, position: std::io::SeekFrom) -> std::io::Result<u64> {
+            Ok(match position {
+                std::io::SeekFrom::End(_) => 1 << 20,
+                _ => 0,
+            })
+        }
+    }
+    fn app(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        if environ.path_info() == "/file" {
+            start_response.start_response("200 OK", vec![], None)?;
+            return Ok(Body::file(PanickyFile(0), 4));
+        }
+        hello(environ, start_response)
+    }
+    let server = TestServer::start(app, |b| b);
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /file HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    let mut received = Vec::new();
+    let _ = stream.read_to_end(&mut received); // EOF or reset: it ends
+    assert!(received.len() < 1 << 20);
+    for _ in 0..3 {
+        assert_eq!(get(&server, "/").status, 200, "the I/O thread lives");
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Clients that never read
+// ---------------------------------------------------------------------------
+
+const BIG: usize = 8 << 20;
+
+/// `/big`: 8 MiB in 16 KiB chunks, each byte its offset mod 251, and a
+/// flag set when the body is closed; anything else: hello.
+fn big(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+    if environ.path_info() != "/big" {
+        return hello(environ, start_response);
+    }
+    start_response.start_response("200 OK", headers(&[("Content-Length", &BIG.to_string())]), None)?;
+    let chunks = (0..BIG / 16384).map(|i| {
+        (0..16384)
+            .map(|j| ((i * 16384 + j) % 251) as u8)
+            .collect::<Vec<u8>>()
+    });
+    Ok(Body::from_chunks(chunks))
+}
+
+/// Connects, asks for `/big`, and never reads.
+fn never_reads(server: &TestServer) -> TcpStream {
+    let mut stream = server.connect();
+    stream
+        .write_all(b"GET /big HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
+    stream
+}
+
+#[test]
+fn clients_that_never_read_do_not_hold_the_workers() {
+    let server = TestServer::start(big, |b| {
+        b.threads(2).set("outbuf_high_watermark", "65536").unwrap()
+    });
+    let stalled: Vec<TcpStream> = (0..8).map(|_| never_reads(&server)).collect();
+    thread::sleep(Duration::from_millis(300)); // their responses filled up
+    for _ in 0..5 {
+        let started = Instant::now();
+        assert_eq!(get(&server, "/").status, 200);
+        assert!(started.elapsed() < Duration::from_secs(2));
+    }
+    drop(stalled);
+}
+
+#[test]
+fn a_paused_response_resumes_when_its_client_reads_and_is_sent_whole_and_in_order() {
+    let server = TestServer::start(big, |b| {
+        b.threads(1).set("outbuf_high_watermark", "65536").unwrap()
+    });
+    let mut stream = never_reads(&server);
+    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    thread::sleep(Duration::from_millis(300)); // paused, with one worker
+    assert_eq!(get(&server, "/").status, 200, "the one worker is free");
+    let mut reader = BufReader::new(stream);
+    let response = read_response(&mut reader);
+    assert_eq!(response.status, 200);
+    assert_eq!(response.body.len(), BIG);
+    let wrong = (0..BIG).find(|&i| response.body[i] != (i % 251) as u8);
+    assert_eq!(wrong, None, "the body is intact");
+    let second = read_response(&mut reader);
+    assert_eq!(second.body, b"Hello, world!", "the pipelined one comes after");
+}
+
+#[test]
+fn a_client_that_stops_reading_is_closed_after_channel_timeout_and_its_body_closed() {
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    static CLOSED: AtomicBool = AtomicBool::new(false);
+    struct Endless;
+    impl Iterator for Endless {
+        type Item = Vec<u8>;
+        fn next(&mut self) -> Option<Vec<u8>> {
+            Some(vec![b'x'; 16384])
+        }
+    }
+    impl Drop for Endless {
+        fn drop(&mut self) {
+            CLOSED.store(true, Ordering::SeqCst);
+        }
+    }
+    fn app(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        start_response.start_response("200 OK", vec![], None)?;
+        Ok(Body::from_chunks(Endless))
+    }
+    let server = Arc::new(TestServer::start(app, |b| {
+        b.channel_timeout(1)
+            .cleanup_interval(1)
+            .set("outbuf_high_watermark", "65536")
+            .unwrap()
+    }));
+    let mut stream = never_reads(&server);
+    let started = Instant::now();
+    while !CLOSED.load(Ordering::SeqCst) {
+        assert!(started.elapsed() < TIMEOUT, "the body was never closed");
+        thread::sleep(Duration::from_millis(20));
+    }
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    let mut sink = Vec::new();
+    let _ = stream.read_to_end(&mut sink); // it ends: EOF or reset
+}
+
+#[test]
+fn a_worker_blocked_in_write_is_freed_when_its_client_is_timed_out() {
+    fn writes(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+        if environ.path_info() != "/big" {
+            return hello(environ, start_response);
+        }
+        start_response.start_response("200 OK", vec![], None)?;
+        for _ in 0..4096 {
+            start_response.write(&[b'x'; 16384])?; // PEP 3333's write(): blocks
+        }
+        Ok(Body::empty())
+    }
+    let server = TestServer::start(writes, |b| {
+        b.threads(1)
+            .channel_timeout(1)
+            .cleanup_interval(1)
+            .set("outbuf_high_watermark", "65536")
+            .unwrap()
+    });
+    let _stalled = never_reads(&server);
+    thread::sleep(Duration::from_millis(200)); // the one worker waits in write()
+    let started = Instant::now();
+    assert_eq!(get(&server, "/").status, 200);
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
