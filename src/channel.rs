@@ -421,6 +421,7 @@ impl Channel {
         self.offer(task, server);
     }
 
+    // ANCHOR: release_paused
     /// Before the I/O thread closes a channel whose response paused: the
     /// response holds the application's body, whose `close()` must run on
     /// a worker, so a task is dispatched to drop it there.
@@ -441,6 +442,7 @@ impl Channel {
             task.cancel();
         }
     }
+    // ANCHOR_END: release_paused
 
     /// Offers a task to the dispatcher; a full queue keeps it for later and
     /// stops reading meanwhile (backpressure reaches the client through TCP).

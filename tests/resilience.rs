@@ -350,21 +350,36 @@ fn a_panic_in_close_after_a_body_of_known_length_closes_the_connection() {
     assert_eq!(get(&server, "/").status, 200, "the worker lives");
     let started = Instant::now();
     let log = server.stop().contents();
-    assert!(started.elapsed() < Duration::from_secs(3), "shutdown waited");
-    assert!(log.contains("panicked while closing its body: close() failed"), "{log}");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "shutdown waited"
+    );
+    assert!(
+        log.contains("panicked while closing its body: close() failed"),
+        "{log}"
+    );
 }
 
 #[test]
 fn a_panic_in_close_after_a_chunked_body_leaves_it_unterminated_and_closes() {
     let server = TestServer::start(closes_badly, |b| b);
     let received = pipelined_behind(&server, "/chunked");
-    assert!(received.contains("Transfer-Encoding: chunked"), "{received}");
-    assert!(received.ends_with("7\r\nHello, \r\n6\r\nworld!\r\n"), "{received}");
+    assert!(
+        received.contains("Transfer-Encoding: chunked"),
+        "{received}"
+    );
+    assert!(
+        received.ends_with("7\r\nHello, \r\n6\r\nworld!\r\n"),
+        "{received}"
+    );
     assert!(!received.contains("0\r\n\r\n"), "no last chunk: {received}");
     assert_eq!(get(&server, "/").status, 200);
     let started = Instant::now();
     drop(server.stop());
-    assert!(started.elapsed() < Duration::from_secs(3), "shutdown waited");
+    assert!(
+        started.elapsed() < Duration::from_secs(3),
+        "shutdown waited"
+    );
 }
 
 #[test]
@@ -429,7 +444,11 @@ fn big(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResu
     if environ.path_info() != "/big" {
         return hello(environ, start_response);
     }
-    start_response.start_response("200 OK", headers(&[("Content-Length", &BIG.to_string())]), None)?;
+    start_response.start_response(
+        "200 OK",
+        headers(&[("Content-Length", &BIG.to_string())]),
+        None,
+    )?;
     let chunks = (0..BIG / 16384).map(|i| {
         (0..16384)
             .map(|j| ((i * 16384 + j) % 251) as u8)
@@ -468,7 +487,9 @@ fn a_paused_response_resumes_when_its_client_reads_and_is_sent_whole_and_in_orde
         b.threads(1).set("outbuf_high_watermark", "65536").unwrap()
     });
     let mut stream = never_reads(&server);
-    stream.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n").unwrap();
+    stream
+        .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .unwrap();
     thread::sleep(Duration::from_millis(300)); // paused, with one worker
     assert_eq!(get(&server, "/").status, 200, "the one worker is free");
     let mut reader = BufReader::new(stream);
@@ -478,7 +499,10 @@ fn a_paused_response_resumes_when_its_client_reads_and_is_sent_whole_and_in_orde
     let wrong = (0..BIG).find(|&i| response.body[i] != (i % 251) as u8);
     assert_eq!(wrong, None, "the body is intact");
     let second = read_response(&mut reader);
-    assert_eq!(second.body, b"Hello, world!", "the pipelined one comes after");
+    assert_eq!(
+        second.body, b"Hello, world!",
+        "the pipelined one comes after"
+    );
 }
 
 #[test]
