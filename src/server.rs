@@ -980,6 +980,9 @@ impl IoLoop {
             let Some(channel) = self.slots[slot].as_mut() else {
                 continue;
             };
+            if channel.head_started.is_none() {
+                continue;
+            }
             let context = &self.server.shared.task_context;
             let (next, again) = channel.check_head_deadline(now, timeout, context);
             if next == Next::Close {
