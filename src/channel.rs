@@ -847,7 +847,13 @@ impl Task for ChannelTask {
 /// Runs one job: a new request (the application, or an error response) or
 /// a paused response taken up again. It may pause.
 fn serve(job: Job, shared: &Shared, server: &ServerShared) -> Progress {
-    let mut output = ChannelOutput { shared, server };
+    // A job starts below the watermark: the loop in `service` pauses
+    // between responses otherwise, and resumes only below half of it.
+    let mut output = ChannelOutput {
+        shared,
+        server,
+        over_watermark: std::cell::Cell::new(false),
+    };
     match job {
         Job::Resume(paused) => paused.resume(&mut output, &server.task_context, true),
         Job::Answer(Queued::Request(request)) => {
@@ -898,6 +904,10 @@ fn task_request(request: Request, info: &ConnectionInfo, server: &ServerShared) 
 struct ChannelOutput<'a> {
     shared: &'a Shared,
     server: &'a ServerShared,
+    /// The last write left more than the high watermark pending. Only this
+    /// worker adds to the output while it serves (the I/O thread only
+    /// drains it), so while this is false there is no need to look.
+    over_watermark: std::cell::Cell<bool>,
 }
 
 impl ChannelOutput<'_> {
@@ -964,6 +974,8 @@ impl ResponseOutput for ChannelOutput<'_> {
             state
                 .output
                 .push_bytes(second, self.server.outbuf_overflow)?;
+            self.over_watermark
+                .set(state.output.len() > self.server.high_watermark);
             wake(self.shared, &mut state, self.server);
         }
         Ok(())
@@ -977,12 +989,19 @@ impl ResponseOutput for ChannelOutput<'_> {
             return Err(io::ErrorKind::BrokenPipe.into());
         }
         state.output.push_file(file, len);
+        self.over_watermark
+            .set(state.output.len() > self.server.high_watermark);
         wake(self.shared, &mut state, self.server);
         Ok(len)
     }
 
     fn should_pause(&self) -> bool {
-        lock(&self.shared.state).output.len() > self.server.high_watermark
+        if !self.over_watermark.get() {
+            return false;
+        }
+        let over = lock(&self.shared.state).output.len() > self.server.high_watermark;
+        self.over_watermark.set(over);
+        over
     }
 
     fn client_disconnected(&self) -> ClientDisconnected {

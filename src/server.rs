@@ -643,13 +643,16 @@ impl IoLoop {
                         "total open connections reached the connection limit ({limit}): each new client now replaces the connection that has waited longest for a request"
                     ),
                 );
-            } else if self.open < limit && self.at_limit {
+            } else if self.open <= limit - limit / 10 - 1 && self.at_limit {
+                // Well below, not one below: at the limit connections come
+                // and go all the time, and each episode is logged once.
                 self.at_limit = false;
                 let evicted = std::mem::take(&mut self.evicted);
                 self.server.logger.info(
                     "waitress",
                     format_args!(
-                        "total open connections dropped below the connection limit; {evicted} connection(s) were closed to make room"
+                        "total open connections dropped below the connection limit ({} open); {evicted} connection(s) were closed to make room",
+                        self.open
                     ),
                 );
             }

@@ -641,16 +641,19 @@ impl<T> DropGuard<T> {
 impl<T> Drop for DropGuard<T> {
     fn drop(&mut self) {
         if let Some(value) = self.0.take() {
-            let _ = drop_caught(value);
+            let _ = drop_caught(value, "");
         }
     }
 }
 
-/// Drops `value`, returning the panic its `Drop` raised, if any.
-fn drop_caught<T>(value: T) -> Result<(), Failure> {
+/// Drops `value`, returning the panic its `Drop` raised, if any; `when`
+/// says what was dropped, for the log.
+fn drop_caught<T>(value: T, when: &str) -> Result<(), Failure> {
     panic::catch_unwind(AssertUnwindSafe(move || drop(value)))
-        .map_err(|payload| Failure::from_panic(payload, "while closing its body"))
+        .map_err(|payload| Failure::from_panic(payload, when))
 }
+
+const CLOSING_BODY: &str = "while closing its body";
 // ANCHOR_END: paused_response
 
 /// How much of a one-buffer body is sent between two looks at whether the
@@ -668,10 +671,10 @@ fn go_on(
 ) -> Progress {
     let result = rest.and_then(
         |mut rest| match send_rest(&mut rest, &mut writer, may_pause) {
-            Ok(true) => drop_caught(rest),
+            Ok(true) => drop_caught(rest, CLOSING_BODY),
             Ok(false) => Err(Failure::pause(rest)),
             Err(failure) => {
-                let _ = drop_caught(rest); // the first failure is the one to report
+                let _ = drop_caught(rest, CLOSING_BODY); // the first failure is the one to report
                 Err(failure)
             }
         },
@@ -689,8 +692,18 @@ fn go_on(
         other => other,
     };
     // For the log: the target as the client sent it (read only on failure).
-    let path = environ.get("REQUEST_URI").unwrap_or("").to_string();
-    let result = result.and_then(|()| drop_caught(environ));
+    let path = |environ: &Environ| environ.get("REQUEST_URI").unwrap_or("").to_string();
+    let (result, path) = match result {
+        Ok(()) => (
+            drop_caught(environ, "while dropping its environ"),
+            String::new(),
+        ),
+        Err(failure) => {
+            let path = path(&environ);
+            let _ = drop_caught(environ, "while dropping its environ"); // the first failure is the one to report
+            (Err(failure), path)
+        }
+    };
     Progress::Done(conclude(writer, result, &path))
 }
 // ANCHOR_END: go_on
@@ -871,7 +884,7 @@ fn send_rest(
                 let next = panic::catch_unwind(AssertUnwindSafe(|| chunks.next()));
                 let chunk = match next {
                     Ok(None) => {
-                        drop_caught(std::mem::replace(rest, RestOfBody::End))?;
+                        drop_caught(std::mem::replace(rest, RestOfBody::End), CLOSING_BODY)?;
                         continue;
                     }
                     Ok(Some(Ok(chunk))) => chunk,
@@ -884,7 +897,7 @@ fn send_rest(
                 writer.write_body(&chunk).map_err(Failure::from)?;
                 if writer.state.head && writer.state.framing.is_some() {
                     // The rest would not be sent anyway.
-                    drop_caught(std::mem::replace(rest, RestOfBody::End))?;
+                    drop_caught(std::mem::replace(rest, RestOfBody::End), CLOSING_BODY)?;
                 }
             }
             RestOfBody::Bytes { bytes, sent } => {
