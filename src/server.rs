@@ -643,7 +643,7 @@ impl IoLoop {
                         "total open connections reached the connection limit ({limit}): each new client now replaces the connection that has waited longest for a request"
                     ),
                 );
-            } else if self.open <= limit - limit / 10 - 1 && self.at_limit {
+            } else if self.open < limit - limit / 10 && self.at_limit {
                 // Well below, not one below: at the limit connections come
                 // and go all the time, and each episode is logged once.
                 self.at_limit = false;
