@@ -12,7 +12,7 @@ use std::sync::mpsc;
 use std::thread;
 use std::time::{Duration, Instant};
 
-use support::{TIMEOUT, TestServer, closed_by_server, get, read_response};
+use support::{TIMEOUT, TestServer, closed_by_server, get, process_cpu_ticks, read_response};
 use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
 fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
@@ -189,19 +189,6 @@ fn many_trickling_heads_do_not_lock_out_a_normal_client() {
 // ---------------------------------------------------------------------------
 // Out of file descriptors
 // ---------------------------------------------------------------------------
-
-/// CPU time (user + system, in clock ticks of 10 ms) a process has used.
-fn process_cpu_ticks(pid: u32) -> u64 {
-    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
-    let fields: Vec<u64> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
-}
 
 #[test]
 fn out_of_file_descriptors_the_server_rests_instead_of_spinning_and_recovers() {

@@ -2,175 +2,21 @@
 //! slow and broken clients, limits, timeouts, shutdown. Every test is bounded
 //! by socket timeouts and stops its server.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
+use std::io::{BufReader, Read, Write};
+use std::net::TcpStream;
 use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Barrier};
-use std::thread::{self, JoinHandle};
+use std::thread;
 use std::time::{Duration, Instant};
 
-use waitress::adjustments::{Adjustments, AdjustmentsBuilder};
-use waitress::logging::{Level, Logger, MemoryLog};
-use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
-use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
+mod support;
 
-const TIMEOUT: Duration = Duration::from_secs(10);
-
-struct TestServer {
-    /// The I/O thread's name, to find its CPU time in /proc.
-    io_thread: String,
-    address: SocketAddr,
-    addresses: Vec<ListenAddress>,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-    log: MemoryLog,
-}
-
-impl TestServer {
-    fn start<A: Application>(
-        app: A,
-        configure: impl FnOnce(AdjustmentsBuilder) -> AdjustmentsBuilder,
-    ) -> TestServer {
-        TestServer::start_with(app, configure, |builder| builder)
-    }
-
-    /// `start`, with a last word on the `ServerBuilder`.
-    fn start_with<A: Application>(
-        app: A,
-        configure: impl FnOnce(AdjustmentsBuilder) -> AdjustmentsBuilder,
-        build: impl FnOnce(ServerBuilder) -> ServerBuilder,
-    ) -> TestServer {
-        let adjustments = configure(Adjustments::builder().listen("127.0.0.1:0").threads(4))
-            .build()
-            .unwrap();
-        let (logger, log) = Logger::memory(Level::Debug);
-        let server = build(ServerBuilder::new(app, adjustments).logger(logger))
-            .build()
-            .unwrap();
-        let addresses = server.addresses();
-        let address = match &addresses[0] {
-            ListenAddress::Tcp(address) => *address,
-            ListenAddress::Unix(_) => "127.0.0.1:1".parse().unwrap(),
-        };
-        let handle = server.handle();
-        static SERVERS: AtomicUsize = AtomicUsize::new(0);
-        let io_thread = format!("io-{}", SERVERS.fetch_add(1, Ordering::SeqCst));
-        let thread = Some(
-            thread::Builder::new()
-                .name(io_thread.clone())
-                .spawn(move || server.run())
-                .unwrap(),
-        );
-        TestServer {
-            io_thread,
-            address,
-            addresses,
-            handle,
-            thread,
-            log,
-        }
-    }
-
-    fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(self.address).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-        stream
-    }
-
-    /// Shuts down and waits for `run` to return.
-    fn stop(mut self) -> MemoryLog {
-        self.handle.shutdown();
-        let thread = self.thread.take().unwrap();
-        let deadline = Instant::now() + TIMEOUT;
-        while !thread.is_finished() {
-            assert!(Instant::now() < deadline, "the server did not stop");
-            thread::sleep(Duration::from_millis(5));
-        }
-        thread.join().unwrap().unwrap();
-        self.log.clone()
-    }
-}
-
-impl Drop for TestServer {
-    fn drop(&mut self) {
-        self.handle.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-    }
-}
-
-/// A response read from a socket: status, headers, body.
-#[derive(Debug)]
-struct Response {
-    status: u16,
-    headers: Vec<(String, String)>,
-    body: Vec<u8>,
-}
-
-impl Response {
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers
-            .iter()
-            .find(|(n, _)| n.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-}
-
-/// Reads one response (Content-Length, chunked, or until EOF).
-fn read_response(reader: &mut impl BufRead) -> Response {
-    let mut line = String::new();
-    reader.read_line(&mut line).unwrap();
-    assert!(line.starts_with("HTTP/1."), "status line: {line:?}");
-    let status: u16 = line[9..12].parse().unwrap();
-    let mut headers = Vec::new();
-    loop {
-        let mut line = String::new();
-        reader.read_line(&mut line).unwrap();
-        let line = line.trim_end_matches("\r\n");
-        if line.is_empty() {
-            break;
-        }
-        let (name, value) = line.split_once(':').unwrap();
-        headers.push((name.to_string(), value.trim().to_string()));
-    }
-    let mut response = Response {
-        status,
-        headers,
-        body: Vec::new(),
-    };
-    if status == 100 || status == 204 || status == 304 {
-        return response;
-    }
-    if response.header("Transfer-Encoding") == Some("chunked") {
-        loop {
-            let mut size = String::new();
-            reader.read_line(&mut size).unwrap();
-            let size = usize::from_str_radix(size.trim_end(), 16).unwrap();
-            let mut chunk = vec![0; size + 2];
-            reader.read_exact(&mut chunk).unwrap();
-            if size == 0 {
-                break;
-            }
-            response.body.extend_from_slice(&chunk[..size]);
-        }
-    } else if let Some(length) = response.header("Content-Length") {
-        let mut body = vec![0; length.parse().unwrap()];
-        reader.read_exact(&mut body).unwrap();
-        response.body = body;
-    } else {
-        reader.read_to_end(&mut response.body).unwrap();
-    }
-    response
-}
-
-/// Whether the server closed the connection (EOF) without sending more.
-fn closed_by_server(reader: &mut impl Read) -> bool {
-    let mut byte = [0];
-    matches!(reader.read(&mut byte), Ok(0))
-}
+use support::{TIMEOUT, TestServer, closed_by_server, read_response, thread_cpu_ticks};
+use waitress::adjustments::Adjustments;
+use waitress::logging::{Level, Logger};
+use waitress::server::{ListenAddress, ServerBuilder};
+use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
 fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
@@ -716,39 +562,6 @@ fn a_trusted_proxy_sets_the_client_address_and_scheme() {
         String::from_utf8(response.body).unwrap(),
         "203.0.113.9 https 203.0.113.9"
     );
-}
-
-/// CPU time (in ticks of 10 ms) of this process's thread named `name`.
-/// (A new thread names itself when it starts, so wait for it a little.)
-fn thread_cpu_ticks(name: &str) -> u64 {
-    let find = || {
-        std::fs::read_dir("/proc/self/task")
-            .unwrap()
-            .flatten()
-            .find(|entry| {
-                std::fs::read_to_string(entry.path().join("comm"))
-                    .unwrap_or_default()
-                    .trim()
-                    == name
-            })
-    };
-    let deadline = Instant::now() + TIMEOUT;
-    let task = loop {
-        match find() {
-            Some(task) => break task,
-            None if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
-            None => panic!("no thread named {name}"),
-        }
-    };
-    let stat = std::fs::read_to_string(task.path().join("stat")).unwrap_or_default();
-    let fields: Vec<u64> = stat
-        .rsplit_once(')')
-        .map(|(_, rest)| rest)
-        .unwrap_or("")
-        .split_whitespace()
-        .map(|f| f.parse().unwrap_or(0))
-        .collect();
-    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
 }
 
 #[test]

@@ -186,3 +186,47 @@ pub fn get(server: &TestServer, path: &str) -> Response {
     .unwrap();
     read_response(&mut BufReader::new(stream))
 }
+
+/// CPU time (user + system, in clock ticks, usually 10 ms) from a
+/// `/proc/.../stat` file.
+fn cpu_ticks(stat_path: &std::path::Path) -> u64 {
+    let stat = std::fs::read_to_string(stat_path).unwrap_or_default();
+    let fields: Vec<u64> = stat
+        .rsplit_once(')')
+        .map(|(_, rest)| rest)
+        .unwrap_or("")
+        .split_whitespace()
+        .map(|f| f.parse().unwrap_or(0))
+        .collect();
+    fields.get(11).copied().unwrap_or(0) + fields.get(12).copied().unwrap_or(0)
+}
+
+/// CPU time a process has used, in clock ticks.
+pub fn process_cpu_ticks(pid: u32) -> u64 {
+    cpu_ticks(std::path::Path::new(&format!("/proc/{pid}/stat")))
+}
+
+/// CPU time the thread of this process with this name has used, in clock
+/// ticks (the server's I/O thread is named, see [`TestServer::io_thread`]).
+pub fn thread_cpu_ticks(name: &str) -> u64 {
+    let find = || {
+        std::fs::read_dir("/proc/self/task")
+            .unwrap()
+            .flatten()
+            .find(|entry| {
+                std::fs::read_to_string(entry.path().join("comm"))
+                    .unwrap_or_default()
+                    .trim()
+                    == name
+            })
+    };
+    let deadline = Instant::now() + TIMEOUT;
+    let task = loop {
+        match find() {
+            Some(task) => break task,
+            None if Instant::now() < deadline => thread::sleep(Duration::from_millis(5)),
+            None => panic!("no thread named {name}"),
+        }
+    };
+    cpu_ticks(&task.path().join("stat"))
+}
