@@ -334,12 +334,18 @@ impl Channel {
                     self.head_started = None;
                     // Nothing after a refused request is ever parsed.
                     self.read_closed = true;
+                    let mut answer = HttpError::from(error.clone());
                     if let ParseError::BodyStorage(cause) = &error {
                         // The only 500 the parser gives, and the server's
-                        // fault (a full disk, a missing TMPDIR): say why.
+                        // fault (a full disk, a missing TMPDIR): say why in
+                        // the log, and to the client only when allowed to.
                         log_storage_failure(server, &self.shared.info, cause);
+                        if !server.task_context.expose_tracebacks {
+                            answer =
+                                HttpError::new(500, "The server could not store the request body");
+                        }
                     }
-                    queued.push(Queued::Error(HttpError::from(error), version));
+                    queued.push(Queued::Error(answer, version));
                 }
             }
         }

@@ -1022,16 +1022,10 @@ impl IoLoop {
             Some(deadline) => deadline.saturating_duration_since(Instant::now()),
             None => Duration::from_secs(5),
         };
-        let still_running = self
-            .server
+        // The dispatcher logs the threads it leaves running, if any.
+        self.server
             .dispatcher
             .shutdown(true, wait.max(WORKER_EXIT_GRACE));
-        if still_running > 0 {
-            self.server.logger.warn(
-                "waitress",
-                format_args!("{still_running} thread(s) still running"),
-            );
-        }
     }
     // ANCHOR_END: finish
 }

@@ -396,6 +396,12 @@ fn a_body_that_cannot_be_spooled_is_a_500_logged_with_its_cause() {
         response.starts_with("HTTP/1.1 500 Internal Server Error\r\n"),
         "{response}"
     );
+    // The cause is for the operator; the client is told no more than that.
+    assert!(
+        response.contains("The server could not store the request body"),
+        "{response}"
+    );
+    assert!(!response.contains("No such file"), "{response}");
     let (status, stderr) = server.stop_with("TERM");
     assert_eq!(status.code(), Some(0), "{stderr}");
     let line = stderr
