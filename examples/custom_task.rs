@@ -19,11 +19,11 @@ use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
 use std::time::Duration;
 
-use waitress::dispatcher::{Dispatcher, Task, ThreadedTaskDispatcher};
-use waitress::error::HttpError;
-use waitress::parser::{Limits, RequestParser, Status};
+use waitress::gateway::{AppResult, Body, Environ, RequestInfo, StartResponse, headers};
+use waitress::http::error::HttpError;
+use waitress::http::parser::{Limits, RequestParser, Status};
+use waitress::pool::{Dispatcher, Task, ThreadedTaskDispatcher};
 use waitress::task::{ErrorTask, ResponseOutput, TaskContext, TaskRequest, WsgiTask};
-use waitress::wsgi::{AppResult, Body, Environ, RequestInfo, StartResponse, headers};
 
 /// The application: the request, as JSON.
 pub fn json(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {

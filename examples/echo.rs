@@ -9,7 +9,7 @@ pub use waitress::apps::echo;
 
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let adjustments = waitress::adjustments::Adjustments::builder()
+    let adjustments = waitress::config::Adjustments::builder()
         .host("127.0.0.1")
         .port(8080)
         .args(std::env::args().skip(1))?

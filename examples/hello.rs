@@ -11,7 +11,7 @@ pub use waitress::apps::hello;
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 127.0.0.1:8080 unless flags say otherwise: `-- --port 9000`, `-- --threads 8`, …
-    let adjustments = waitress::adjustments::Adjustments::builder()
+    let adjustments = waitress::config::Adjustments::builder()
         .host("127.0.0.1")
         .port(8080)
         .args(std::env::args().skip(1))?

@@ -40,9 +40,9 @@ use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
-use waitress::adjustments::Adjustments;
+use waitress::config::Adjustments;
+use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 use waitress::server::{ListenAddress, create_server};
-use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
 /// `/big` is 64 MiB, produced in 64 KiB chunks as the client takes them.
 const BIG_CHUNK: usize = 64 * 1024;

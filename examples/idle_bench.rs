@@ -17,10 +17,10 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, Instant};
 
-use waitress::adjustments::Adjustments;
+use waitress::config::Adjustments;
+use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 use waitress::logging::{Level, Logger};
 use waitress::server::{ListenAddress, ServerBuilder};
-use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
 fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
     start_response.start_response("200 OK", headers(&[("Content-Length", "13")]), None)?;

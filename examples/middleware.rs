@@ -8,7 +8,7 @@
 //! Run it: `cargo run --example middleware`. It serves on
 //! 127.0.0.1:8080; try `curl http://127.0.0.1:8080/app/users/7`.
 
-use waitress::wsgi::{
+use waitress::gateway::{
     AppError, AppResult, Application, Body, Environ, Headers, StartResponse, headers,
 };
 
@@ -87,7 +87,7 @@ pub fn whereami(environ: &mut Environ, start_response: &mut dyn StartResponse) -
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 127.0.0.1:8080 unless flags say otherwise: `-- --port 9000`, `-- --threads 8`, …
-    let adjustments = waitress::adjustments::Adjustments::builder()
+    let adjustments = waitress::config::Adjustments::builder()
         .host("127.0.0.1")
         .port(8080)
         .args(std::env::args().skip(1))?

@@ -23,10 +23,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::Duration;
 
-use waitress::adjustments::Adjustments;
-use waitress::dispatcher::{Dispatcher, Task, ThreadedTaskDispatcher};
+use waitress::config::Adjustments;
+use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
+use waitress::pool::{Dispatcher, Task, ThreadedTaskDispatcher};
 use waitress::server::ServerBuilder;
-use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 // ANCHOR: monitored
 /// Counters shared by the dispatcher and every task it wrapped.

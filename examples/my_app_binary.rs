@@ -18,11 +18,11 @@
 use std::fs::OpenOptions;
 use std::process::ExitCode;
 
-use waitress::access_log::AccessLog;
+use waitress::apps::access_log::AccessLog;
+use waitress::cli::{AccessLogTarget, Command, help_text, parse_args};
+use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
 use waitress::logging::{Level, Logger};
-use waitress::runner::{AccessLogTarget, Command, help_text, parse_args};
 use waitress::server::ServerBuilder;
-use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 // ANCHOR: app
 /// The application: a greeting at `/hello/NAME`, 404 elsewhere. It keeps
@@ -113,7 +113,7 @@ fn main() -> ExitCode {
 /// `waitress::server::serve(app, adjustments)`.
 fn serve<A: Application>(
     app: A,
-    adjustments: waitress::adjustments::Adjustments,
+    adjustments: waitress::config::Adjustments,
     logger: Logger,
 ) -> std::io::Result<()> {
     let server = ServerBuilder::new(app, adjustments)

@@ -17,7 +17,7 @@ use std::hint::black_box;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-use waitress::parser::{Limits, RequestParser, Status};
+use waitress::http::parser::{Limits, RequestParser, Status};
 
 /// The system allocator, counting allocations.
 struct CountingAllocator;

@@ -22,8 +22,8 @@ use std::sync::{Arc, Barrier, Mutex, mpsc};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
 use waitress::logging::{Level, Logger};
+use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 
 static TASKS_RUN: AtomicUsize = AtomicUsize::new(0);
 

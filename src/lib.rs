@@ -7,31 +7,28 @@
 //! channel that reads, parses and buffers, and a fixed pool of worker threads
 //! runs the application through a gateway interface that mirrors PEP 3333.
 //!
-//! The modules follow the data as it flows through the server:
+//! The folders follow the data as it flows through the server, from the
+//! socket to the application and back:
 //!
-//! | module | concern |
+//! | folder | concern |
 //! |---|---|
-//! | [`adjustments`] | every setting, from Rust code, command-line flags or an ini file |
-//! | [`sys`] | the one FFI module: `poll(2)`, `epoll(7)`, sockets and signals (every other module forbids `unsafe_code`) |
-//! | [`trigger`] | waking the I/O thread from another thread |
-//! | [`server`] | listeners and the poll loop |
-//! | [`channel`] | one connection: read, parse, queue requests, buffer output |
-//! | [`parser`] | the hand-written HTTP/1.1 request parser |
-//! | [`receiver`] | body framing: Content-Length and chunked |
-//! | [`buffers`] | bodies in memory or spooled to temporary files |
-//! | [`dispatcher`] | the thread pool: a Mutex + Condvar FIFO queue |
-//! | [`task`] | running the application and framing its response |
-//! | [`wsgi`] | the gateway interface: environ, start_response, body |
-//! | [`proxy_headers`] | trusting `Forwarded` / `X-Forwarded-*` from a proxy |
-//! | [`testing`] | an in-process test client for applications |
-//! | [`apps`] | built-in applications: `hello`, `echo`, static files |
-//! | [`access_log`] | an access-log middleware: Common and Combined Log Formats |
-//! | [`runner`] | the `waitress-serve` command line |
-//! | [`uri`], [`error`], [`httpdate`], [`logging`] | utilities |
+//! | [`io`] | the one FFI module (`poll(2)`, `epoll(7)`, sockets, signals; every other module forbids `unsafe_code`) and the trigger that wakes the I/O thread |
+//! | [`server`] | the listeners, the poll loop, and the channels: one per connection, reading, queueing requests, buffering output |
+//! | [`http`] | the protocol: the hand-written request parser, body framing, spooling buffers, field tables, URIs, dates, error responses |
+//! | [`pool`] | the thread pool: a Mutex + Condvar FIFO queue with backpressure |
+//! | [`task`] | running the application for a request and framing its response |
+//! | [`gateway`] | the interface applications see (PEP 3333): environ, start_response, body, and a test client |
+//! | [`config`] | every setting, from Rust code, command-line flags or an ini file |
+//! | [`apps`] | built-in applications and middleware: hello, echo, static files, access log, proxy headers |
+//!
+//! [`logging`] serves them all, and [`cli`] is `waitress-serve`'s command
+//! line. Arrows point one way: a folder uses only the ones below it in
+//! this order, `http` → `io` → `config` → `gateway` → `pool` → `task` →
+//! `apps` → `server` → `cli` (lowest first).
 //!
 //! ```
-//! use waitress::testing::TestRequest;
-//! use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+//! use waitress::gateway::testing::TestRequest;
+//! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 //!
 //! fn app(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
 //!     let greeting = format!("Hello from {}\n", environ.path_info());
@@ -45,23 +42,13 @@
 #![deny(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod access_log;
-pub mod adjustments;
 pub mod apps;
-pub mod buffers;
-pub mod channel;
-pub mod dispatcher;
-pub mod error;
-pub mod httpdate;
+pub mod cli;
+pub mod config;
+pub mod gateway;
+pub mod http;
+pub mod io;
 pub mod logging;
-pub mod parser;
-pub mod proxy_headers;
-pub mod receiver;
-pub mod runner;
+pub mod pool;
 pub mod server;
-pub mod sys;
 pub mod task;
-pub mod testing;
-pub mod trigger;
-pub mod uri;
-pub mod wsgi;

@@ -239,7 +239,7 @@ fn format_timestamp(time: SystemTime) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default();
     let secs = since_epoch.as_secs();
-    let (year, month, day) = crate::httpdate::civil_from_days((secs / 86_400) as i64);
+    let (year, month, day) = crate::http::date::civil_from_days((secs / 86_400) as i64);
     let second_of_day = secs % 86_400;
     format!(
         "{:04}-{:02}-{:02} {:02}:{:02}:{:02}.{:03}",

@@ -6,12 +6,12 @@ use std::io::{Read, Write};
 use std::net::TcpStream;
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use waitress::access_log::{AccessLog, LogFormat};
-use waitress::adjustments::Adjustments;
+use waitress::apps::access_log::{AccessLog, LogFormat};
+use waitress::config::Adjustments;
+use waitress::gateway::testing::TestRequest;
+use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
 use waitress::logging::{Level, Logger, MemoryLog};
 use waitress::server::{ListenAddress, ServerBuilder};
-use waitress::testing::TestRequest;
-use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 /// 1994-11-06 08:49:37 UTC, the date of RFC 9110's examples.
 fn fixed_clock() -> SystemTime {

@@ -93,11 +93,14 @@ fn the_include_checker_notices_a_missing_anchor() {
     assert!(has_anchor(source, "present"));
     assert!(!has_anchor(source, "absent"));
     assert!(!has_anchor("// ANCHOR: half\n", "half"));
-    let found = includes("x {{#include ../../src/wsgi.rs:body}} y {{#include ../a.rs}}");
+    let found = includes("x {{#include ../../src/gateway/mod.rs:body}} y {{#include ../a.rs}}");
     assert_eq!(
         found,
         vec![
-            ("../../src/wsgi.rs".to_string(), Some("body".to_string())),
+            (
+                "../../src/gateway/mod.rs".to_string(),
+                Some("body".to_string())
+            ),
             ("../a.rs".to_string(), None)
         ]
     );
@@ -122,7 +125,7 @@ fn rust_files(dir: &Path) -> Vec<PathBuf> {
 
 /// The tests a source file defines, by the name `cargo test -- --list`
 /// shows: `prefix` (the module path of the file, `parser::` for
-/// `src/parser.rs`, empty for `tests/*.rs`), then the enclosing `mod`s, then
+/// `src/http/parser.rs`, empty for `tests/*.rs`), then the enclosing `mod`s, then
 /// the function. A test is a `fn` whose attributes include `#[test]` (which
 /// is also how tests inside `proptest! { }` are written).
 fn test_names(source: &str, prefix: &str) -> Vec<String> {
@@ -176,7 +179,7 @@ fn test_names(source: &str, prefix: &str) -> Vec<String> {
 }
 
 /// The module path `cargo test --lib` gives the tests of a file in `src/`:
-/// `src/parser.rs` → `parser::`, `src/lib.rs` → ``.
+/// `src/http/parser.rs` → `http::parser::`, `src/lib.rs` → ``.
 fn module_prefix(root: &Path, file: &Path) -> String {
     let relative = file.strip_prefix(root.join("src")).unwrap();
     let mut parts: Vec<String> = relative
@@ -329,7 +332,7 @@ fn cargo_test_commands(chapter: &str) -> Vec<String> {
 /// least one test. The list of tests is built from the sources, not from
 /// `cargo test -- --list` (which would build every test binary): a test is
 /// a `fn` marked `#[test]` (proptest's included), named as `--list` names it
-/// (`parser::tests::name` for a unit test in `src/parser.rs`, `name` in
+/// (`http::parser::tests::name` for a unit test in `src/http/parser.rs`, `name` in
 /// `tests/NAME.rs`), and a filter matches when it is part of a name. Known
 /// limits: doc tests are matched by their file's path only (`cargo test
 /// --doc proxy_headers`), tests made by other macros are not seen, and a
@@ -377,7 +380,7 @@ fn the_test_filter_checker_notices_a_filter_that_matches_nothing() {
     let index = TestIndex {
         unit: vec!["parser::tests::inner_one".to_string()],
         integration: vec![("server".to_string(), vec!["pipelined_requests".to_string()])],
-        sources: vec!["src/parser.rs".to_string()],
+        sources: vec!["src/http/parser.rs".to_string()],
     };
     assert_eq!(index.check("--test server pipelined"), Ok(()));
     assert_eq!(index.check("--lib parser::tests"), Ok(()));

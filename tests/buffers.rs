@@ -3,9 +3,9 @@
 
 use std::io::{Read, Seek, SeekFrom};
 
-use waitress::buffers::OverflowableBuffer;
-use waitress::parser::{Limits, ParseError};
-use waitress::receiver::{ChunkedReceiver, FixedStreamReceiver};
+use waitress::http::buffers::OverflowableBuffer;
+use waitress::http::parser::{Limits, ParseError};
+use waitress::http::receiver::{ChunkedReceiver, FixedStreamReceiver};
 
 #[test]
 fn spooled_buffer_works_as_an_output_queue() {

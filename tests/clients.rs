@@ -13,11 +13,11 @@ use std::process::{Command, Output, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use waitress::adjustments::Adjustments;
 use waitress::apps::{StaticFiles, echo};
+use waitress::config::Adjustments;
+use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
 use waitress::logging::{Level, Logger, MemoryLog};
 use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
-use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 

@@ -1,4 +1,4 @@
-//! Behaviour of the thread pool, `waitress::dispatcher`.
+//! Behaviour of the thread pool, `waitress::pool`.
 //!
 //! Every wait is bounded: results come back over channels read with
 //! `recv_timeout`, and state that has no channel (thread counts) is polled
@@ -11,8 +11,8 @@ use std::sync::{Arc, Barrier, Mutex};
 use std::thread;
 use std::time::{Duration, Instant};
 
-use waitress::dispatcher::{Dispatcher, DispatcherStats, Task, ThreadedTaskDispatcher};
 use waitress::logging::{Level, Logger, MemoryLog};
+use waitress::pool::{Dispatcher, DispatcherStats, Task, ThreadedTaskDispatcher};
 
 /// Long enough for anything that should happen, short enough not to hang.
 const PATIENCE: Duration = Duration::from_secs(5);

@@ -7,8 +7,8 @@ use std::sync::Arc;
 use std::sync::atomic::Ordering;
 use std::time::Duration;
 
-use waitress::adjustments::Adjustments;
-use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+use waitress::config::Adjustments;
+use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 use waitress::server::{ListenAddress, ServerBuilder};
 use waitress::task::TaskContext;
 

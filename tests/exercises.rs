@@ -21,20 +21,20 @@ use std::path::PathBuf;
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use waitress::access_log::{AccessLog, LogFormat};
-use waitress::adjustments::{self, Adjustments, AdjustmentsBuilder};
 use waitress::apps::StaticFiles;
-use waitress::buffers::OverflowableBuffer;
-use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+use waitress::apps::access_log::{AccessLog, LogFormat};
+use waitress::apps::proxy_headers::ProxyHeaders;
+use waitress::config::{self, Adjustments, AdjustmentsBuilder};
+use waitress::gateway::testing::TestRequest;
+use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
+use waitress::http::buffers::OverflowableBuffer;
+use waitress::http::parser::{Limits, RequestParser, Status};
+use waitress::http::receiver::{ChunkedReceiver, FixedStreamReceiver};
+use waitress::io::sys::Signal;
 use waitress::logging::{Level, Logger, MemoryLog};
-use waitress::parser::{Limits, RequestParser, Status};
-use waitress::proxy_headers::ProxyHeaders;
-use waitress::receiver::{ChunkedReceiver, FixedStreamReceiver};
+use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
-use waitress::sys::Signal;
 use waitress::task::{TaskContext, TaskRequest, WsgiTask};
-use waitress::testing::TestRequest;
-use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 // ---------------------------------------------------------------------------
 // The functions you edit.
@@ -208,8 +208,8 @@ fn the_duration_reader_reads_debug_text() {
 #[test]
 #[ignore = "exercise: chapter 1"]
 fn ch1_max_request_header_count_is_a_setting() {
-    let spec = adjustments::option("max_request_header_count")
-        .expect("OPTIONS has max_request_header_count");
+    let spec =
+        config::option("max_request_header_count").expect("OPTIONS has max_request_header_count");
     assert_eq!(spec.default, "100");
     assert_eq!(spec.flag(), "--max-request-header-count");
     Adjustments::builder()
@@ -230,7 +230,7 @@ fn ch1_max_request_header_count_must_be_at_least_one() {
         error.to_string().contains("max_request_header_count"),
         "the error names the setting: {error}"
     );
-    let help = waitress::runner::help_text();
+    let help = waitress::cli::help_text();
     assert!(help.contains("--max-request-header-count"), "{help}");
 }
 

@@ -3,8 +3,8 @@
 
 use std::io::{Read, Write};
 
-use waitress::testing::TestRequest;
-use waitress::wsgi::{AppResult, Body, Environ, ResponseError, StartResponse, headers};
+use waitress::gateway::testing::TestRequest;
+use waitress::gateway::{AppResult, Body, Environ, ResponseError, StartResponse, headers};
 
 #[path = "../examples/echo.rs"]
 mod echo_example;
@@ -243,7 +243,7 @@ fn middleware_can_add_keys_and_objects() {
 // --- start_response rules, as the server applies them ---
 
 fn error_of(
-    result: Result<waitress::testing::TestResponse, waitress::wsgi::AppError>,
+    result: Result<waitress::gateway::testing::TestResponse, waitress::gateway::AppError>,
 ) -> ResponseError {
     let error = result.expect_err("the application should fail");
     error

@@ -17,10 +17,10 @@ use std::process::{Child, Command, Stdio};
 use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
-use waitress::adjustments::{Adjustments, AdjustmentsBuilder};
+use waitress::config::{Adjustments, AdjustmentsBuilder};
+use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 use waitress::logging::{Level, Logger};
 use waitress::server::{ServerBuilder, ServerHandle};
-use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
 const TIMEOUT: Duration = Duration::from_secs(10);
 

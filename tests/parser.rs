@@ -8,8 +8,8 @@
 
 use std::io::Read;
 
-use waitress::error::HttpError;
-use waitress::parser::{Limits, ParseError, Request, RequestParser, Status, Version};
+use waitress::http::error::HttpError;
+use waitress::http::parser::{Limits, ParseError, Request, RequestParser, Status, Version};
 
 #[derive(Debug)]
 enum Outcome {
@@ -46,7 +46,7 @@ fn summary(outcome: &mut Outcome) -> String {
         Outcome::Complete(request) => {
             let mut body = Vec::new();
             request.body.read_to_end(&mut body).unwrap();
-            request.body = waitress::wsgi::Input::from_bytes(body.clone());
+            request.body = waitress::gateway::Input::from_bytes(body.clone());
             format!(
                 "{} {} {:?} {:?} close={} continue={} body={:?}",
                 request.method(),

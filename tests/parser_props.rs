@@ -13,9 +13,9 @@
 use std::io::Read;
 
 use proptest::prelude::*;
-use waitress::buffers::OverflowableBuffer;
-use waitress::parser::{Limits, Request, RequestParser, Status, Version};
-use waitress::receiver::ChunkedReceiver;
+use waitress::http::buffers::OverflowableBuffer;
+use waitress::http::parser::{Limits, Request, RequestParser, Status, Version};
+use waitress::http::receiver::ChunkedReceiver;
 
 /// A request as a test generates it, before serialisation.
 #[derive(Clone, Debug)]

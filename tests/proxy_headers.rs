@@ -10,11 +10,11 @@ use std::collections::BTreeMap;
 use std::fmt::Write as _;
 
 use proptest::prelude::*;
-use waitress::adjustments::Adjustments;
+use waitress::apps::proxy_headers::{self, ProxyConfig, ProxyHeader, ProxyHeaders};
+use waitress::config::Adjustments;
+use waitress::gateway::testing::{TestRequest, TestResponse};
+use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 use waitress::logging::{Level, Logger};
-use waitress::proxy_headers::{self, ProxyConfig, ProxyHeader, ProxyHeaders};
-use waitress::testing::{TestRequest, TestResponse};
-use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
 /// The catalogue's default: one trusted proxy on localhost, four headers.
 const CATALOGUE_HEADERS: &str =

@@ -13,7 +13,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use support::{TIMEOUT, TestServer, closed_by_server, get, process_cpu_ticks, read_response};
-use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
+use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 
 fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;

@@ -13,10 +13,10 @@ use std::time::{Duration, Instant};
 mod support;
 
 use support::{TIMEOUT, TestServer, closed_by_server, read_response, thread_cpu_ticks};
-use waitress::adjustments::Adjustments;
+use waitress::config::Adjustments;
+use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 use waitress::logging::{Level, Logger};
 use waitress::server::{ListenAddress, ServerBuilder};
-use waitress::wsgi::{AppResult, Body, Environ, StartResponse, headers};
 
 fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
@@ -679,10 +679,10 @@ fn a_saturated_bounded_pool_makes_the_server_stop_reading_not_block() {
         start_response.start_response("200 OK", vec![], None)?;
         Ok(Body::from("ok"))
     }
-    let pool = waitress::dispatcher::ThreadedTaskDispatcher::builder()
+    let pool = waitress::pool::ThreadedTaskDispatcher::builder()
         .queue_limit(1)
         .build();
-    waitress::dispatcher::Dispatcher::set_thread_count(&pool, 1);
+    waitress::pool::Dispatcher::set_thread_count(&pool, 1);
     let adjustments = Adjustments::builder()
         .listen("127.0.0.1:0")
         .build()
@@ -916,7 +916,7 @@ fn shutdown_timeout_is_a_setting() {
         .build()
         .unwrap();
     assert!(format!("{adjustments:?}").contains("shutdown_timeout: 5"));
-    let spec = waitress::adjustments::option("shutdown_timeout").expect("OPTIONS has it");
+    let spec = waitress::config::option("shutdown_timeout").expect("OPTIONS has it");
     assert_eq!(spec.default, "30");
     assert!(format!("{:?}", Adjustments::default()).contains("shutdown_timeout: 30"));
     let error = Adjustments::builder()

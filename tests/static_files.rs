@@ -7,11 +7,11 @@ use std::net::TcpStream;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
-use waitress::adjustments::Adjustments;
 use waitress::apps::StaticFiles;
-use waitress::httpdate::format_http_date;
+use waitress::config::Adjustments;
+use waitress::gateway::testing::{TestRequest, TestResponse};
+use waitress::http::date::format_http_date;
 use waitress::server::ListenAddress;
-use waitress::testing::{TestRequest, TestResponse};
 
 /// A directory tree under the temp dir, removed on drop:
 ///

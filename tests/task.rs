@@ -4,11 +4,11 @@
 use std::io::Cursor;
 
 use proptest::prelude::*;
-use waitress::error::HttpError;
+use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
+use waitress::http::error::HttpError;
+use waitress::http::parser::Version as HttpVersion;
 use waitress::logging::{Level, Logger, MemoryLog};
-use waitress::parser::Version as HttpVersion;
 use waitress::task::{ErrorTask, TaskContext, TaskOutcome, TaskRequest, WsgiTask};
-use waitress::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 // --- an independent response reader ---
 
@@ -374,7 +374,7 @@ fn date_and_server_are_added() {
     assert_eq!(response.header("Server"), Some("waitress"));
     let date = response.header("Date").unwrap();
     assert!(
-        waitress::httpdate::parse_http_date(date).is_some(),
+        waitress::http::date::parse_http_date(date).is_some(),
         "{date}"
     );
 }

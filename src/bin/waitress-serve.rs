@@ -15,13 +15,13 @@ use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use waitress::access_log::AccessLog;
-use waitress::adjustments::Adjustments;
+use waitress::apps::access_log::AccessLog;
 use waitress::apps::{StaticFiles, echo, hello};
+use waitress::cli::{AccessLogTarget, AppChoice, Command, CommandLine, help_text, parse_args};
+use waitress::config::Adjustments;
+use waitress::gateway::{AppResult, Application, Environ, StartResponse};
 use waitress::logging::{Level, Logger};
-use waitress::runner::{AccessLogTarget, AppChoice, Command, CommandLine, help_text, parse_args};
 use waitress::server::ServerBuilder;
-use waitress::wsgi::{AppResult, Application, Environ, StartResponse};
 
 fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1)) {

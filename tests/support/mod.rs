@@ -8,10 +8,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::thread::{self, JoinHandle};
 use std::time::{Duration, Instant};
 
-use waitress::adjustments::{Adjustments, AdjustmentsBuilder};
+use waitress::config::{Adjustments, AdjustmentsBuilder};
+use waitress::gateway::Application;
 use waitress::logging::{Level, Logger, MemoryLog};
 use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
-use waitress::wsgi::Application;
 
 /// How long a test waits for anything before it fails.
 pub const TIMEOUT: Duration = Duration::from_secs(10);

@@ -20,18 +20,20 @@
 //! The smallest application:
 //!
 //! ```
-//! use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+//! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 //!
 //! fn hello(_environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
 //!     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
 //!     Ok(Body::from("Hello, world!\n"))
 //! }
 //!
-//! let response = waitress::testing::TestRequest::get("/").call(&hello).unwrap();
+//! let response = waitress::gateway::testing::TestRequest::get("/").call(&hello).unwrap();
 //! assert_eq!(response.status, "200 OK");
 //! assert_eq!(response.text(), "Hello, world!\n");
 //! ```
 #![forbid(unsafe_code)]
+
+pub mod testing;
 
 use std::any::Any;
 use std::borrow::Cow;
@@ -58,7 +60,7 @@ pub type Headers = Vec<(String, String)>;
 /// Builds [`Headers`] from string pairs.
 ///
 /// ```
-/// let h = waitress::wsgi::headers(&[("Content-Type", "text/plain")]);
+/// let h = waitress::gateway::headers(&[("Content-Type", "text/plain")]);
 /// assert_eq!(h, vec![("Content-Type".to_string(), "text/plain".to_string())]);
 /// ```
 pub fn headers(pairs: &[(&str, &str)]) -> Headers {
@@ -203,7 +205,7 @@ const HOP_BY_HOP: [&str; 8] = [
 ///    non-empty body bytes go out (or when the body ends).
 ///
 /// ```
-/// use waitress::wsgi::{headers, ResponseStart};
+/// use waitress::gateway::{headers, ResponseStart};
 ///
 /// let mut start = ResponseStart::default();
 /// start.start_response("200 OK", headers(&[("Content-Length", "5")]), None).unwrap();
@@ -377,7 +379,7 @@ pub const DEFAULT_BLOCK_SIZE: usize = 32 * 1024;
 ///   `len(iterable) == 1`).
 ///
 /// ```
-/// use waitress::wsgi::Body;
+/// use waitress::gateway::Body;
 ///
 /// assert_eq!(Body::from("abc").content_length(), Some(3));
 /// let chunks = Body::from_chunks(vec![b"ab".to_vec(), b"c".to_vec()]);
@@ -436,7 +438,7 @@ impl Body {
     ///
     /// ```
     /// use std::io::Cursor;
-    /// let body = waitress::wsgi::Body::file(Cursor::new(vec![7u8; 100]), 16);
+    /// let body = waitress::gateway::Body::file(Cursor::new(vec![7u8; 100]), 16);
     /// assert_eq!(body.content_length(), Some(100));
     /// assert_eq!(body.count(), 7); // 6 blocks of 16 and one of 4
     /// ```
@@ -618,7 +620,7 @@ impl FileBody {
 ///
 /// ```
 /// use std::io::{BufRead, Read};
-/// use waitress::wsgi::Input;
+/// use waitress::gateway::Input;
 ///
 /// let mut input = Input::from_bytes(b"line one\nline two".to_vec());
 /// let mut first = String::new();
@@ -735,7 +737,7 @@ impl Seek for Input {
 /// ```
 /// use std::io::Write;
 /// use waitress::logging::{Level, Logger};
-/// use waitress::wsgi::Errors;
+/// use waitress::gateway::Errors;
 ///
 /// let (logger, log) = Logger::memory(Level::Info);
 /// let mut errors = Errors::new(logger);
@@ -796,7 +798,7 @@ impl Drop for Errors {
 /// a request has gone away, so that a long-running application can stop.
 ///
 /// ```
-/// use waitress::wsgi::ClientDisconnected;
+/// use waitress::gateway::ClientDisconnected;
 /// let flag = ClientDisconnected::new();
 /// let seen_by_app = flag.clone();
 /// assert!(!seen_by_app.is_disconnected());
@@ -1036,7 +1038,7 @@ fn environ_key(cgi: &str) -> Option<&'static str> {
 /// Middleware reads and adds keys as it does in Python:
 ///
 /// ```
-/// use waitress::wsgi::Environ;
+/// use waitress::gateway::Environ;
 ///
 /// let mut environ = Environ::new();
 /// environ.insert("REQUEST_METHOD", "GET");
@@ -1100,7 +1102,7 @@ impl Environ {
     ///
     /// ```
     /// use waitress::logging::Logger;
-    /// use waitress::wsgi::{ClientDisconnected, Environ, RequestInfo};
+    /// use waitress::gateway::{ClientDisconnected, Environ, RequestInfo};
     ///
     /// let info = RequestInfo { target: "http://a.example:81/x".into(), ..RequestInfo::default() };
     /// let environ = Environ::from_request(info, Logger::default(), ClientDisconnected::new());
@@ -1112,8 +1114,8 @@ impl Environ {
         errors: Logger,
         client_disconnected: ClientDisconnected,
     ) -> Environ {
-        let (raw_path, query) = crate::uri::split_target(&request.target);
-        let mut path_info = crate::uri::decode_path(raw_path);
+        let (raw_path, query) = crate::http::uri::split_target(&request.target);
+        let mut path_info = crate::http::uri::decode_path(raw_path);
         let prefix = request.url_prefix;
         if !prefix.is_empty() {
             if path_info == prefix {
@@ -1133,8 +1135,8 @@ impl Environ {
         set("PATH_INFO", path_info);
         set("QUERY_STRING", query.to_string());
         set("REQUEST_URI", request.target.clone());
-        let target_host = crate::uri::absolute_authority(&request.target)
-            .and_then(|authority| crate::uri::parse_authority(authority).ok());
+        let target_host = crate::http::uri::absolute_authority(&request.target)
+            .and_then(|authority| crate::http::uri::parse_authority(authority).ok());
         set(
             "SERVER_NAME",
             target_host.map_or(request.server_name, |host| host.host.to_string()),

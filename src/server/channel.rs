@@ -39,15 +39,15 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::buffers::OverflowableBuffer;
-use crate::dispatcher::{Dispatcher, Task};
-use crate::error::HttpError;
+use crate::gateway::{Application, ClientDisconnected, RequestInfo};
+use crate::http::buffers::OverflowableBuffer;
+use crate::http::error::HttpError;
+use crate::http::parser::{Limits, ParseError, Request, RequestParser, Status, Version};
 use crate::logging::Logger;
-use crate::parser::{Limits, ParseError, Request, RequestParser, Status, Version};
+use crate::pool::{Dispatcher, Task};
 use crate::task::{
     ErrorTask, PausedResponse, Progress, ResponseOutput, TaskContext, TaskRequest, WsgiTask,
 };
-use crate::wsgi::{Application, ClientDisconnected, RequestInfo};
 
 /// `HTTP/1.1 100 Continue`, the interim response to `Expect: 100-continue`.
 const CONTINUE: &[u8] = b"HTTP/1.1 100 Continue\r\n\r\n";

@@ -7,8 +7,8 @@
 //! application runs in microseconds.
 //!
 //! ```
-//! use waitress::testing::TestRequest;
-//! use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+//! use waitress::gateway::testing::TestRequest;
+//! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 //! use std::io::Read;
 //!
 //! fn shout(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
@@ -32,11 +32,11 @@
 
 use std::borrow::Cow;
 
-use crate::logging::{Level, Logger, MemoryLog};
-use crate::wsgi::{
+use crate::gateway::{
     AppError, Application, ClientDisconnected, Environ, Headers, Input, RequestInfo, ResponseError,
     ResponseStart, StartResponse,
 };
+use crate::logging::{Level, Logger, MemoryLog};
 
 /// A request to run through an application in-process.
 #[derive(Debug)]
@@ -166,8 +166,8 @@ impl TestRequest {
         }
         // The parser's rule (RFC 9112 §3.2.2): an absolute-form target's
         // `host[:port]` is the Host, whatever Host was sent.
-        let target_host = crate::uri::absolute_authority(&self.info.target)
-            .and_then(|authority| crate::uri::parse_authority(authority).ok());
+        let target_host = crate::http::uri::absolute_authority(&self.info.target)
+            .and_then(|authority| crate::http::uri::parse_authority(authority).ok());
         if let Some(target_host) = target_host {
             let value = target_host.host_and_port.to_string();
             match cgi_headers.iter_mut().find(|(key, _)| key == "HOST") {

@@ -21,11 +21,11 @@
 //! * answers `400 Bad Request` when a trusted header is malformed.
 //!
 //! ```
-//! use waitress::adjustments::Adjustments;
+//! use waitress::config::Adjustments;
 //! use waitress::logging::{Level, Logger};
-//! use waitress::proxy_headers::ProxyHeaders;
-//! use waitress::testing::TestRequest;
-//! use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+//! use waitress::apps::proxy_headers::ProxyHeaders;
+//! use waitress::gateway::testing::TestRequest;
+//! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 //!
 //! fn whoami(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
 //!     let who = format!("{} via {}", environ.get("REMOTE_ADDR").unwrap(), environ.url_scheme());
@@ -57,10 +57,10 @@
 use std::collections::BTreeSet;
 use std::fmt;
 
-use crate::adjustments::Adjustments;
-use crate::error::HttpError;
+use crate::config::Adjustments;
+use crate::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
+use crate::http::error::HttpError;
 use crate::logging::Logger;
-use crate::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
 
 /// The logger the middleware's warnings go to (Waitress's `waitress` logger).
 const LOG_TARGET: &str = "waitress";
@@ -69,7 +69,7 @@ const LOG_TARGET: &str = "waitress";
 /// One of the six headers a proxy uses to describe the client's request.
 ///
 /// ```
-/// use waitress::proxy_headers::ProxyHeader;
+/// use waitress::apps::proxy_headers::ProxyHeader;
 ///
 /// let header = ProxyHeader::from_setting("x-forwarded-for").unwrap();
 /// assert_eq!(header, ProxyHeader::XForwardedFor);
@@ -142,8 +142,8 @@ impl ProxyHeader {
 /// `*_untrusted_proxy_headers` adjustments, with the header names parsed.
 ///
 /// ```
-/// use waitress::adjustments::Adjustments;
-/// use waitress::proxy_headers::{ProxyConfig, ProxyHeader};
+/// use waitress::config::Adjustments;
+/// use waitress::apps::proxy_headers::{ProxyConfig, ProxyHeader};
 ///
 /// let adj = Adjustments::builder()
 ///     .trusted_proxy("10.0.0.2")
@@ -209,7 +209,7 @@ impl ProxyConfig {
     /// headers to clear. Otherwise the server can skip it.
     ///
     /// ```
-    /// use waitress::proxy_headers::ProxyConfig;
+    /// use waitress::apps::proxy_headers::ProxyConfig;
     ///
     /// let nothing_to_do = ProxyConfig { clear_untrusted_proxy_headers: false, ..ProxyConfig::default() };
     /// assert!(!nothing_to_do.is_needed());
@@ -222,7 +222,7 @@ impl ProxyConfig {
     /// Whether proxy headers from this peer (a `REMOTE_ADDR`) are believed.
     ///
     /// ```
-    /// use waitress::proxy_headers::ProxyConfig;
+    /// use waitress::apps::proxy_headers::ProxyConfig;
     ///
     /// let any = ProxyConfig { trusted_proxy: Some("*".into()), ..ProxyConfig::default() };
     /// assert!(any.trusts("192.0.2.1"));
@@ -243,8 +243,8 @@ impl ProxyConfig {
     ///
     /// ```
     /// use waitress::logging::{Level, Logger};
-    /// use waitress::proxy_headers::{ProxyConfig, ProxyHeader};
-    /// use waitress::wsgi::Environ;
+    /// use waitress::apps::proxy_headers::{ProxyConfig, ProxyHeader};
+    /// use waitress::gateway::Environ;
     ///
     /// let config = ProxyConfig {
     ///     trusted_proxy: Some("127.0.0.1".into()),
@@ -323,12 +323,12 @@ impl ProxyConfig {
 /// rule; the latter is on by default).
 ///
 /// ```
-/// use waitress::adjustments::Adjustments;
+/// use waitress::config::Adjustments;
 ///
 /// let defaults = Adjustments::builder().build().unwrap();
-/// assert!(waitress::proxy_headers::is_needed(&defaults));
+/// assert!(waitress::apps::proxy_headers::is_needed(&defaults));
 /// let off = Adjustments::builder().clear_untrusted_proxy_headers(false).build().unwrap();
-/// assert!(!waitress::proxy_headers::is_needed(&off));
+/// assert!(!waitress::apps::proxy_headers::is_needed(&off));
 /// ```
 pub fn is_needed(adj: &Adjustments) -> bool {
     adj.trusted_proxy.is_some() || adj.clear_untrusted_proxy_headers
@@ -341,9 +341,9 @@ pub fn is_needed(adj: &Adjustments) -> bool {
 ///
 /// ```
 /// use waitress::logging::{Level, Logger};
-/// use waitress::proxy_headers::{ProxyConfig, ProxyHeader, ProxyHeaders};
-/// use waitress::testing::TestRequest;
-/// use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+/// use waitress::apps::proxy_headers::{ProxyConfig, ProxyHeader, ProxyHeaders};
+/// use waitress::gateway::testing::TestRequest;
+/// use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 ///
 /// fn scheme(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
 ///     start_response.start_response("200 OK", headers(&[]), None)?;
@@ -432,7 +432,7 @@ fn bad_request(
 /// A trusted proxy header whose value cannot be understood.
 ///
 /// ```
-/// use waitress::proxy_headers::{MalformedProxyHeader, ProxyHeader};
+/// use waitress::apps::proxy_headers::{MalformedProxyHeader, ProxyHeader};
 ///
 /// let error = MalformedProxyHeader::new(ProxyHeader::XForwardedProto, "unsupported proto value", "ftp");
 /// assert_eq!(error.response_detail(), "Header \"X-Forwarded-Proto\" malformed.");
@@ -822,7 +822,7 @@ impl std::error::Error for InvalidQuoting {}
 /// as it is. Waitress's `utilities.undquote`.
 ///
 /// ```
-/// use waitress::proxy_headers::undquote;
+/// use waitress::apps::proxy_headers::undquote;
 ///
 /// assert_eq!(undquote("plain").unwrap(), "plain");
 /// assert_eq!(undquote(r#""[2001:db8::1]:80""#).unwrap(), "[2001:db8::1]:80");

@@ -2,7 +2,7 @@
 //!
 //! Rust cannot import an application by name at run time the way
 //! `waitress-serve myapp:app` does in Python, so `waitress-serve` serves one
-//! of these, chosen by its APP argument (see [`crate::runner::AppChoice`]).
+//! of these, chosen by its APP argument (see [`crate::cli::AppChoice`]).
 //! A real application builds its own binary around
 //! [`serve`](crate::server::serve) instead (`examples/my_app_binary.rs`).
 //!
@@ -24,7 +24,7 @@
 //!
 //! ```
 //! use waitress::apps::StaticFiles;
-//! use waitress::testing::TestRequest;
+//! use waitress::gateway::testing::TestRequest;
 //!
 //! let root = std::env::temp_dir().join(format!("waitress-apps-doc-{}", std::process::id()));
 //! std::fs::create_dir_all(&root).unwrap();
@@ -42,6 +42,9 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod access_log;
+pub mod proxy_headers;
+
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
 use std::io::{self, Read, Seek, SeekFrom};
@@ -49,15 +52,15 @@ use std::os::unix::ffi::OsStrExt;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
-use crate::httpdate::{format_http_date, parse_http_date};
-use crate::wsgi::{AppResult, Application, Body, Environ, StartResponse, headers};
+use crate::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
+use crate::http::date::{format_http_date, parse_http_date};
 
 // ANCHOR: hello
 /// `GET /` answers `Hello, world!`; `GET /big` answers 1 MiB of `x` (the two
 /// pages the benchmark harness asks for).
 ///
 /// ```
-/// use waitress::testing::TestRequest;
+/// use waitress::gateway::testing::TestRequest;
 /// let response = TestRequest::get("/").call(&waitress::apps::hello).unwrap();
 /// assert_eq!(response.text(), "Hello, world!");
 /// ```
@@ -86,7 +89,7 @@ pub fn hello(environ: &mut Environ, start_response: &mut dyn StartResponse) -> A
 /// `KEY: value` per line.
 ///
 /// ```
-/// use waitress::testing::TestRequest;
+/// use waitress::gateway::testing::TestRequest;
 /// let response = TestRequest::post("/", "ping").call(&waitress::apps::echo).unwrap();
 /// assert_eq!(response.text(), "ping");
 /// let environ = TestRequest::get("/environ?x=1").call(&waitress::apps::echo).unwrap();
@@ -128,7 +131,7 @@ pub fn echo(environ: &mut Environ, start_response: &mut dyn StartResponse) -> Ap
 /// file is resolved again and must still lie under it.
 ///
 /// ```no_run
-/// use waitress::adjustments::Adjustments;
+/// use waitress::config::Adjustments;
 /// use waitress::apps::StaticFiles;
 ///
 /// let files = StaticFiles::new("/srv/www")?;
@@ -203,7 +206,7 @@ impl StaticFiles {
         }
         Ok(StaticFiles {
             root: canonical,
-            block_size: crate::wsgi::DEFAULT_BLOCK_SIZE,
+            block_size: crate::gateway::DEFAULT_BLOCK_SIZE,
         })
     }
 

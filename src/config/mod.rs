@@ -5,7 +5,7 @@
 //! are checked the same way:
 //!
 //! * Rust code: [`Adjustments::builder`] with typed setters;
-//! * the command line: `--kebab-case=value` flags (see [`crate::runner`]);
+//! * the command line: `--kebab-case=value` flags (see [`crate::cli`]);
 //! * an ini file with a `[server:main]` section, PasteDeploy's shape
 //!   ([`parse_ini`]).
 //!
@@ -15,7 +15,7 @@
 //! an unknown key is an error.
 //!
 //! ```
-//! use waitress::adjustments::Adjustments;
+//! use waitress::config::Adjustments;
 //!
 //! let adj = Adjustments::builder()
 //!     .listen("127.0.0.1:0")
@@ -311,7 +311,7 @@ pub const KNOWN_PROXY_HEADERS: [&str; 6] = [
 /// Looks a setting up by its `snake_case` name.
 ///
 /// ```
-/// use waitress::adjustments::{option, Kind};
+/// use waitress::config::{option, Kind};
 /// assert_eq!(option("threads").unwrap().default, "4");
 /// assert_eq!(option("ipv6").unwrap().kind, Kind::Boolean);
 /// assert!(option("nope").is_none());
@@ -467,7 +467,7 @@ pub struct Adjustments {
     /// loop's drain and the worker threads together) before it gives up.
     ///
     /// ```
-    /// use waitress::adjustments::Adjustments;
+    /// use waitress::config::Adjustments;
     /// assert_eq!(Adjustments::default().shutdown_timeout, 30);
     /// let adj = Adjustments::builder().shutdown_timeout(5).build().unwrap();
     /// assert_eq!(adj.shutdown_timeout, 5);
@@ -539,7 +539,7 @@ impl AdjustmentsBuilder {
     /// value is checked by [`build`](Self::build).
     ///
     /// ```
-    /// use waitress::adjustments::Adjustments;
+    /// use waitress::config::Adjustments;
     /// let builder = Adjustments::builder().set("ipv6", "no").unwrap();
     /// assert!(!builder.build().unwrap().ipv6);
     /// assert!(Adjustments::builder().set("thread", "4").is_err());
@@ -559,7 +559,7 @@ impl AdjustmentsBuilder {
     /// conflict. `--help` returns the help text as the error.
     ///
     /// ```
-    /// use waitress::adjustments::Adjustments;
+    /// use waitress::config::Adjustments;
     /// let args = ["--port=9000", "--threads", "2"].map(String::from);
     /// let adj = Adjustments::builder().host("127.0.0.1").port(8080).args(args).unwrap().build().unwrap();
     /// assert_eq!(adj.listen[0].to_string(), "127.0.0.1:9000");
@@ -569,7 +569,7 @@ impl AdjustmentsBuilder {
     where
         I: IntoIterator<Item = String>,
     {
-        use crate::runner::{Command, help_text, parse_args};
+        use crate::cli::{Command, help_text, parse_args};
         let settings = match parse_args(args).map_err(|e| e.to_string())? {
             Command::Serve(cmdline) => cmdline.settings,
             Command::Help => return Err(help_text()),
@@ -985,7 +985,7 @@ fn parse_number(key: &str, value: &str, min: u64) -> Result<u64, ConfigError> {
             format!("expected a whole number of at least {min}")
         }
     };
-    crate::wsgi::parse_decimal(value.trim())
+    crate::gateway::parse_decimal(value.trim())
         .filter(|n| *n >= min)
         .ok_or_else(|| ConfigError::invalid(key, value, expected()))
 }
@@ -1052,7 +1052,7 @@ fn resolve_listen(
         };
         let (host, port) = match entry.rsplit_once(':') {
             Some((host, port)) if port_follows(host, port) => {
-                let port = crate::wsgi::parse_decimal(port)
+                let port = crate::gateway::parse_decimal(port)
                     .and_then(|p| u16::try_from(p).ok())
                     .ok_or_else(|| {
                         invalid("expected HOST:PORT with a port number from 0 to 65535")
@@ -1117,7 +1117,7 @@ fn candidates_were_duplicates(addresses: &[SocketAddr], host: &str, port: u16) -
 /// key (`egg:waitress#main`) and other sections are ignored.
 ///
 /// ```
-/// use waitress::adjustments::parse_ini;
+/// use waitress::config::parse_ini;
 /// let file = "[app:main]\nuse = egg:myapp\n\n[server:main]\nuse = egg:waitress#main\nthreads = 8\nlisten =\n    127.0.0.1:8080\n    [::1]:8080\n";
 /// let settings = parse_ini(file).unwrap();
 /// assert_eq!(settings, vec![

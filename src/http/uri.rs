@@ -18,7 +18,7 @@
 //!   [`parse_authority`] checks it.
 //!
 //! ```
-//! use waitress::uri::{absolute_authority, decode_path, parse_authority, split_target};
+//! use waitress::http::uri::{absolute_authority, decode_path, parse_authority, split_target};
 //!
 //! let (path, query) = split_target("/a%20b//c?x=1&y=%20#frag");
 //! assert_eq!((path, query), ("/a%20b//c", "x=1&y=%20"));
@@ -76,7 +76,7 @@ fn strip_scheme(target: &str) -> Option<&str> {
 /// to the path, query or fragment. `None` for the other forms.
 ///
 /// ```
-/// use waitress::uri::absolute_authority;
+/// use waitress::http::uri::absolute_authority;
 ///
 /// assert_eq!(absolute_authority("http://a.example:8080/x"), Some("a.example:8080"));
 /// assert_eq!(absolute_authority("https://a?q#f"), Some("a"));
@@ -154,7 +154,7 @@ impl std::error::Error for AuthorityError {}
 /// the scheme's default (RFC 3986 §6.2.3).
 ///
 /// ```
-/// use waitress::uri::{parse_authority, AuthorityError};
+/// use waitress::http::uri::{parse_authority, AuthorityError};
 ///
 /// let authority = parse_authority("[2001:db8::1]:8080").unwrap();
 /// assert_eq!((authority.host, authority.port), ("[2001:db8::1]", Some(8080)));
@@ -271,7 +271,7 @@ fn hex_value(byte: u8) -> Option<u8> {
 /// Reads bytes as latin-1: each byte becomes the character with that code.
 ///
 /// ```
-/// assert_eq!(waitress::uri::latin1_to_string(b"caf\xe9"), "café");
+/// assert_eq!(waitress::http::uri::latin1_to_string(b"caf\xe9"), "café");
 /// ```
 pub fn latin1_to_string(bytes: &[u8]) -> String {
     bytes.iter().map(|&b| char::from(b)).collect()

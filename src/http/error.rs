@@ -6,7 +6,7 @@
 //! complete `text/plain` response that always closes the connection.
 //!
 //! ```
-//! use waitress::error::HttpError;
+//! use waitress::http::error::HttpError;
 //!
 //! let error = HttpError::new(431, "exceeds max_header of 262144");
 //! assert_eq!(error.status_line(), "431 Request Header Fields Too Large");
@@ -71,7 +71,7 @@ impl std::error::Error for HttpError {}
 /// not define (a status line may carry an empty reason).
 ///
 /// ```
-/// use waitress::error::reason_phrase;
+/// use waitress::http::error::reason_phrase;
 /// assert_eq!(reason_phrase(413), "Content Too Large");
 /// assert_eq!(reason_phrase(299), "");
 /// ```

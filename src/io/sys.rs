@@ -30,7 +30,7 @@
 //! use std::os::fd::AsRawFd;
 //! use std::os::unix::net::UnixStream;
 //! use std::time::Duration;
-//! use waitress::sys::{poll, PollFd, POLLIN};
+//! use waitress::io::sys::{poll, PollFd, POLLIN};
 //!
 //! let (reader, mut writer) = UnixStream::pair()?;
 //! let mut fds = [PollFd::new(reader.as_raw_fd(), POLLIN)];
@@ -55,9 +55,9 @@ use std::time::{Duration, Instant};
 
 #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
 compile_error!(
-    "waitress runs on Linux and Apple platforms (macOS, iOS): src/sys.rs declares \
+    "waitress runs on Linux and Apple platforms (macOS, iOS): src/io/sys.rs declares \
      poll(2), the socket constants and the signal handler for those only. Porting to \
-     another Unix means adding its block of constants to src/sys.rs."
+     another Unix means adding its block of constants to src/io/sys.rs."
 );
 
 #[cfg(all(
@@ -73,7 +73,7 @@ compile_error!(
 ))]
 compile_error!(
     "waitress: MIPS and SPARC Linux number their socket constants differently from \
-     the generic Linux ABI that src/sys.rs declares; add a block for them first."
+     the generic Linux ABI that src/io/sys.rs declares; add a block for them first."
 );
 
 // ANCHOR: platform
@@ -207,7 +207,7 @@ fn cvt(result: c_int) -> io::Result<c_int> {
 /// Linux, macOS and the BSDs. Combine them with `|`.
 ///
 /// ```
-/// use waitress::sys::{Events, POLLHUP, POLLIN, POLLOUT};
+/// use waitress::io::sys::{Events, POLLHUP, POLLIN, POLLOUT};
 ///
 /// let interest = POLLIN | POLLOUT;
 /// assert!(interest.contains(POLLIN));
@@ -239,14 +239,14 @@ impl Events {
     /// No flags.
     ///
     /// ```
-    /// assert!(waitress::sys::Events::EMPTY.is_empty());
+    /// assert!(waitress::io::sys::Events::EMPTY.is_empty());
     /// ```
     pub const EMPTY: Events = Events(0);
 
     /// The raw `short` C sees.
     ///
     /// ```
-    /// assert_eq!(waitress::sys::POLLOUT.bits(), 4);
+    /// assert_eq!(waitress::io::sys::POLLOUT.bits(), 4);
     /// ```
     pub const fn bits(self) -> i16 {
         self.0
@@ -255,7 +255,7 @@ impl Events {
     /// Flags from their raw `short`.
     ///
     /// ```
-    /// use waitress::sys::{Events, POLLIN, POLLOUT};
+    /// use waitress::io::sys::{Events, POLLIN, POLLOUT};
     /// assert_eq!(Events::from_bits(5), POLLIN | POLLOUT);
     /// ```
     pub const fn from_bits(bits: i16) -> Events {
@@ -265,7 +265,7 @@ impl Events {
     /// Whether every flag of `other` is set in `self`.
     ///
     /// ```
-    /// use waitress::sys::{POLLIN, POLLOUT};
+    /// use waitress::io::sys::{POLLIN, POLLOUT};
     /// assert!((POLLIN | POLLOUT).contains(POLLOUT));
     /// assert!(!POLLIN.contains(POLLIN | POLLOUT));
     /// ```
@@ -276,7 +276,7 @@ impl Events {
     /// Whether any flag of `other` is set in `self`.
     ///
     /// ```
-    /// use waitress::sys::{POLLERR, POLLHUP, POLLIN};
+    /// use waitress::io::sys::{POLLERR, POLLHUP, POLLIN};
     /// assert!(POLLHUP.intersects(POLLERR | POLLHUP));
     /// assert!(!POLLIN.intersects(POLLERR | POLLHUP));
     /// ```
@@ -287,7 +287,7 @@ impl Events {
     /// Whether no flag is set.
     ///
     /// ```
-    /// assert!(!waitress::sys::POLLIN.is_empty());
+    /// assert!(!waitress::io::sys::POLLIN.is_empty());
     /// ```
     pub const fn is_empty(self) -> bool {
         self.0 == 0
@@ -296,7 +296,7 @@ impl Events {
     /// `self | other`, usable in `const` items.
     ///
     /// ```
-    /// use waitress::sys::{Events, POLLIN, POLLPRI};
+    /// use waitress::io::sys::{Events, POLLIN, POLLPRI};
     /// const READABLE: Events = POLLIN.union(POLLPRI);
     /// assert_eq!(READABLE, POLLIN | POLLPRI);
     /// ```
@@ -365,7 +365,7 @@ impl fmt::Debug for Events {
 /// are reported even with empty `events`.
 ///
 /// ```
-/// use waitress::sys::{Events, PollFd, POLLIN, POLLOUT};
+/// use waitress::io::sys::{Events, PollFd, POLLIN, POLLOUT};
 ///
 /// let mut entry = PollFd::new(7, POLLIN);
 /// entry.set_events(POLLIN | POLLOUT);
@@ -392,7 +392,7 @@ impl PollFd {
     /// not open comes back as [`POLLNVAL`].
     ///
     /// ```
-    /// use waitress::sys::{PollFd, POLLIN};
+    /// use waitress::io::sys::{PollFd, POLLIN};
     /// let entry = PollFd::new(3, POLLIN);
     /// assert_eq!(entry.fd(), 3);
     /// ```
@@ -407,7 +407,7 @@ impl PollFd {
     /// The descriptor.
     ///
     /// ```
-    /// assert_eq!(waitress::sys::PollFd::new(-1, waitress::sys::POLLIN).fd(), -1);
+    /// assert_eq!(waitress::io::sys::PollFd::new(-1, waitress::io::sys::POLLIN).fd(), -1);
     /// ```
     pub const fn fd(&self) -> RawFd {
         self.fd
@@ -417,7 +417,7 @@ impl PollFd {
     /// clears `revents`.
     ///
     /// ```
-    /// use waitress::sys::{PollFd, POLLIN};
+    /// use waitress::io::sys::{PollFd, POLLIN};
     /// let mut entry = PollFd::new(3, POLLIN);
     /// entry.set_fd(-1);
     /// assert_eq!(entry.fd(), -1);
@@ -430,7 +430,7 @@ impl PollFd {
     /// The events waited for.
     ///
     /// ```
-    /// use waitress::sys::{PollFd, POLLOUT};
+    /// use waitress::io::sys::{PollFd, POLLOUT};
     /// assert_eq!(PollFd::new(3, POLLOUT).events(), POLLOUT);
     /// ```
     pub const fn events(&self) -> Events {
@@ -440,7 +440,7 @@ impl PollFd {
     /// Changes the events waited for.
     ///
     /// ```
-    /// use waitress::sys::{Events, PollFd, POLLIN};
+    /// use waitress::io::sys::{Events, PollFd, POLLIN};
     /// let mut entry = PollFd::new(3, POLLIN);
     /// entry.set_events(Events::EMPTY); // errors and hang-ups are still reported
     /// assert!(entry.events().is_empty());
@@ -452,8 +452,8 @@ impl PollFd {
     /// The events the last [`poll`] reported for this entry.
     ///
     /// ```
-    /// use waitress::sys::PollFd;
-    /// assert!(PollFd::new(3, waitress::sys::POLLIN).revents().is_empty());
+    /// use waitress::io::sys::PollFd;
+    /// assert!(PollFd::new(3, waitress::io::sys::POLLIN).revents().is_empty());
     /// ```
     pub const fn revents(&self) -> Events {
         self.revents
@@ -487,7 +487,7 @@ fn timeout_ms(timeout: Option<Duration>) -> c_int {
 /// use std::os::fd::AsRawFd;
 /// use std::os::unix::net::UnixStream;
 /// use std::time::{Duration, Instant};
-/// use waitress::sys::{poll, PollFd, POLLIN, POLLOUT};
+/// use waitress::io::sys::{poll, PollFd, POLLIN, POLLOUT};
 ///
 /// let (a, _b) = UnixStream::pair()?;
 /// let mut fds = [PollFd::new(a.as_raw_fd(), POLLIN | POLLOUT)];
@@ -549,7 +549,7 @@ pub fn poll(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> 
 /// use std::os::fd::AsRawFd;
 /// use std::os::unix::net::UnixStream;
 /// use std::time::Duration;
-/// use waitress::sys::{Events, Poller, POLLIN};
+/// use waitress::io::sys::{Events, Poller, POLLIN};
 ///
 /// let (reader, mut writer) = UnixStream::pair()?;
 /// let mut poller = Poller::new()?;
@@ -582,7 +582,7 @@ pub type Poller = PollSet;
 /// use std::os::fd::AsRawFd;
 /// use std::os::unix::net::UnixStream;
 /// use std::time::Duration;
-/// use waitress::sys::{PollSet, POLLOUT};
+/// use waitress::io::sys::{PollSet, POLLOUT};
 ///
 /// let (a, _b) = UnixStream::pair()?;
 /// let mut set = PollSet::new()?;
@@ -604,7 +604,7 @@ impl PollSet {
     /// An empty set. (Returns a `Result` to match [`Epoll::new`].)
     ///
     /// ```
-    /// let set = waitress::sys::PollSet::new()?;
+    /// let set = waitress::io::sys::PollSet::new()?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<PollSet> {
@@ -614,7 +614,7 @@ impl PollSet {
     /// Registers `fd`, reported as `key`, waiting for `interest`.
     ///
     /// ```
-    /// use waitress::sys::{PollSet, POLLIN};
+    /// use waitress::io::sys::{PollSet, POLLIN};
     /// let mut set = PollSet::new()?;
     /// set.add(0, 1, POLLIN)?;
     /// assert!(set.add(0, 2, POLLIN).is_err()); // already registered
@@ -642,7 +642,7 @@ impl PollSet {
     /// Changes the key and interest of a registered `fd`.
     ///
     /// ```
-    /// use waitress::sys::{Events, PollSet, POLLIN};
+    /// use waitress::io::sys::{Events, PollSet, POLLIN};
     /// let mut set = PollSet::new()?;
     /// set.add(0, 1, POLLIN)?;
     /// set.modify(0, 1, Events::EMPTY)?;
@@ -658,7 +658,7 @@ impl PollSet {
     /// Unregisters `fd`.
     ///
     /// ```
-    /// use waitress::sys::{PollSet, POLLIN};
+    /// use waitress::io::sys::{PollSet, POLLIN};
     /// let mut set = PollSet::new()?;
     /// set.add(0, 1, POLLIN)?;
     /// set.remove(0)?;
@@ -681,7 +681,7 @@ impl PollSet {
     /// [`Epoll::remove_closing`] for why it exists.
     ///
     /// ```
-    /// use waitress::sys::{PollSet, POLLIN};
+    /// use waitress::io::sys::{PollSet, POLLIN};
     /// let mut set = PollSet::new()?;
     /// set.add(0, 1, POLLIN)?;
     /// set.remove_closing(0)?;
@@ -698,7 +698,7 @@ impl PollSet {
     /// ```
     /// use std::time::Duration;
     /// let mut ready = Vec::new();
-    /// waitress::sys::PollSet::new()?.wait(&mut ready, Some(Duration::ZERO))?;
+    /// waitress::io::sys::PollSet::new()?.wait(&mut ready, Some(Duration::ZERO))?;
     /// assert!(ready.is_empty());
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -737,7 +737,7 @@ impl PollSet {
 /// use std::os::fd::AsRawFd;
 /// use std::os::unix::net::UnixStream;
 /// use std::time::Duration;
-/// use waitress::sys::{Epoll, POLLOUT};
+/// use waitress::io::sys::{Epoll, POLLOUT};
 ///
 /// let (a, _b) = UnixStream::pair()?;
 /// let mut epoll = Epoll::new()?;
@@ -806,7 +806,7 @@ impl Epoll {
     /// A new, empty epoll set (close-on-exec).
     ///
     /// ```
-    /// let epoll = waitress::sys::Epoll::new()?;
+    /// let epoll = waitress::io::sys::Epoll::new()?;
     /// # Ok::<(), std::io::Error>(())
     /// ```
     pub fn new() -> io::Result<Epoll> {
@@ -840,7 +840,7 @@ impl Epoll {
     /// Registers `fd`, reported as `key`, waiting for `interest`.
     ///
     /// ```
-    /// use waitress::sys::{Epoll, POLLIN};
+    /// use waitress::io::sys::{Epoll, POLLIN};
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
     /// let mut epoll = Epoll::new()?;
     /// use std::os::fd::AsRawFd;
@@ -856,7 +856,7 @@ impl Epoll {
     ///
     /// ```
     /// use std::os::fd::AsRawFd;
-    /// use waitress::sys::{Epoll, Events, POLLIN};
+    /// use waitress::io::sys::{Epoll, Events, POLLIN};
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
     /// let mut epoll = Epoll::new()?;
     /// epoll.add(a.as_raw_fd(), 1, POLLIN)?;
@@ -873,7 +873,7 @@ impl Epoll {
     ///
     /// ```
     /// use std::os::fd::AsRawFd;
-    /// use waitress::sys::{Epoll, POLLIN};
+    /// use waitress::io::sys::{Epoll, POLLIN};
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
     /// let mut epoll = Epoll::new()?;
     /// epoll.add(a.as_raw_fd(), 1, POLLIN)?;
@@ -893,7 +893,7 @@ impl Epoll {
     ///
     /// ```
     /// use std::os::fd::AsRawFd;
-    /// use waitress::sys::{Epoll, POLLIN};
+    /// use waitress::io::sys::{Epoll, POLLIN};
     /// let (a, _b) = std::os::unix::net::UnixStream::pair()?;
     /// let mut epoll = Epoll::new()?;
     /// epoll.add(a.as_raw_fd(), 1, POLLIN)?;
@@ -913,7 +913,7 @@ impl Epoll {
     /// ```
     /// use std::time::Duration;
     /// let mut ready = Vec::new();
-    /// waitress::sys::Epoll::new()?.wait(&mut ready, Some(Duration::ZERO))?;
+    /// waitress::io::sys::Epoll::new()?.wait(&mut ready, Some(Duration::ZERO))?;
     /// assert!(ready.is_empty());
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -978,7 +978,7 @@ fn backlog_int(backlog: u32) -> c_int {
 ///
 /// ```
 /// use std::net::TcpListener;
-/// use waitress::sys::set_listen_backlog;
+/// use waitress::io::sys::set_listen_backlog;
 ///
 /// let listener = TcpListener::bind("127.0.0.1:0")?;
 /// set_listen_backlog(&listener, 2048)?;
@@ -1126,7 +1126,7 @@ fn sockaddr_in6(address: SocketAddrV6) -> SockaddrIn6 {
 /// loop.
 ///
 /// ```
-/// use waitress::sys::bind_tcp_listener;
+/// use waitress::io::sys::bind_tcp_listener;
 ///
 /// let v4 = bind_tcp_listener("0.0.0.0:0".parse().unwrap(), 1024, true)?;
 /// let port = v4.local_addr()?.port();
@@ -1181,7 +1181,7 @@ pub fn bind_tcp_listener(
 ///
 /// ```
 /// use std::net::TcpListener;
-/// use waitress::sys::Listener;
+/// use waitress::io::sys::Listener;
 ///
 /// let listener = Listener::Tcp(TcpListener::bind("127.0.0.1:0")?);
 /// listener.set_nonblocking(true)?;
@@ -1201,7 +1201,7 @@ impl Listener {
     ///
     /// ```
     /// use std::os::unix::net::UnixListener;
-    /// use waitress::sys::Listener;
+    /// use waitress::io::sys::Listener;
     ///
     /// let dir = std::env::temp_dir().join(format!("waitress-doc-{}", std::process::id()));
     /// std::fs::create_dir_all(&dir)?;
@@ -1308,7 +1308,7 @@ fn not_a_listener(fd: RawFd, why: impl fmt::Display) -> io::Error {
 /// ```
 /// use std::net::TcpListener;
 /// use std::os::fd::{AsFd, IntoRawFd};
-/// use waitress::sys::{adopt_listener, Listener};
+/// use waitress::io::sys::{adopt_listener, Listener};
 ///
 /// let original = TcpListener::bind("127.0.0.1:0")?;
 /// let inherited = original.as_fd().try_clone_to_owned()?.into_raw_fd();
@@ -1393,7 +1393,7 @@ fn parse_listen_fds(
 ///
 /// ```
 /// // Not started by systemd: nothing to adopt.
-/// assert!(waitress::sys::listen_fds_from_env()?.is_empty());
+/// assert!(waitress::io::sys::listen_fds_from_env()?.is_empty());
 /// # Ok::<(), std::io::Error>(())
 /// ```
 // ANCHOR: listen_fds
@@ -1417,7 +1417,7 @@ pub fn listen_fds_from_env() -> io::Result<Vec<RawFd>> {
 /// The signals that ask the server to shut down gracefully.
 ///
 /// ```
-/// use waitress::sys::Signal;
+/// use waitress::io::sys::Signal;
 ///
 /// assert_eq!(Signal::Terminate.number(), 15);
 /// assert_eq!(Signal::from_number(2), Some(Signal::Interrupt));
@@ -1435,7 +1435,7 @@ impl Signal {
     /// The signal's number (the same on Linux and macOS).
     ///
     /// ```
-    /// assert_eq!(waitress::sys::Signal::Interrupt.number(), 2);
+    /// assert_eq!(waitress::io::sys::Signal::Interrupt.number(), 2);
     /// ```
     pub const fn number(self) -> i32 {
         match self {
@@ -1447,7 +1447,7 @@ impl Signal {
     /// The signal with this number, if it is one of ours.
     ///
     /// ```
-    /// use waitress::sys::Signal;
+    /// use waitress::io::sys::Signal;
     /// assert_eq!(Signal::from_number(15), Some(Signal::Terminate));
     /// assert_eq!(Signal::from_number(9), None);
     /// ```
@@ -1462,7 +1462,7 @@ impl Signal {
     /// The C name, `SIGINT` or `SIGTERM`.
     ///
     /// ```
-    /// assert_eq!(waitress::sys::Signal::Terminate.name(), "SIGTERM");
+    /// assert_eq!(waitress::io::sys::Signal::Terminate.name(), "SIGTERM");
     /// ```
     pub const fn name(self) -> &'static str {
         match self {
@@ -1578,7 +1578,7 @@ fn swap_wake_fd(fd: RawFd) {
 
 /// Installs handlers for SIGINT and SIGTERM that write one byte to `wake`
 /// (a nonblocking socket: the write end of the I/O thread's wake-up pair,
-/// [`Trigger::write_fd`](crate::trigger::Trigger::write_fd)) and record the
+/// [`Trigger::write_fd`](crate::io::trigger::Trigger::write_fd)) and record the
 /// signal for [`take_pending_signal`]. That is all they do: everything else
 /// happens in the I/O thread, which wakes up because the byte makes its
 /// wake-up socket readable.
@@ -1596,8 +1596,8 @@ fn swap_wake_fd(fd: RawFd) {
 /// declaring `struct sigaction`, whose layout differs between platforms.
 ///
 /// ```no_run
-/// use waitress::sys::{install_shutdown_signals, take_pending_signal, uninstall_shutdown_signals};
-/// use waitress::trigger::Trigger;
+/// use waitress::io::sys::{install_shutdown_signals, take_pending_signal, uninstall_shutdown_signals};
+/// use waitress::io::trigger::Trigger;
 ///
 /// let trigger = Trigger::new()?;
 /// install_shutdown_signals(trigger.write_fd())?;
@@ -1657,7 +1657,7 @@ pub fn install_shutdown_signals(wake: BorrowedFd<'_>) -> io::Result<()> {
 /// (for the defaults: the process ends).
 ///
 /// ```no_run
-/// waitress::sys::uninstall_shutdown_signals()?;
+/// waitress::io::sys::uninstall_shutdown_signals()?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
 pub fn uninstall_shutdown_signals() -> io::Result<()> {
@@ -1682,7 +1682,7 @@ pub fn uninstall_shutdown_signals() -> io::Result<()> {
 ///
 /// ```
 /// // No handler installed and no signal sent: nothing pending.
-/// assert_eq!(waitress::sys::take_pending_signal(), None);
+/// assert_eq!(waitress::io::sys::take_pending_signal(), None);
 /// ```
 pub fn take_pending_signal() -> Option<Signal> {
     take_pending_signals().map(|(signal, _)| signal)
@@ -1695,7 +1695,7 @@ pub fn take_pending_signal() -> Option<Signal> {
 ///
 /// ```
 /// // No handler installed and no signal sent: nothing pending.
-/// assert_eq!(waitress::sys::take_pending_signals(), None);
+/// assert_eq!(waitress::io::sys::take_pending_signals(), None);
 /// ```
 pub fn take_pending_signals() -> Option<(Signal, usize)> {
     let pending = PENDING_SIGNALS.swap(0, Ordering::SeqCst);

@@ -7,7 +7,7 @@
 //!
 //! ```
 //! use std::time::{Duration, SystemTime};
-//! use waitress::httpdate::{format_http_date, parse_http_date};
+//! use waitress::http::date::{format_http_date, parse_http_date};
 //!
 //! let t = SystemTime::UNIX_EPOCH + Duration::from_secs(784_111_777);
 //! assert_eq!(format_http_date(t), "Sun, 06 Nov 1994 08:49:37 GMT");
@@ -25,7 +25,7 @@ const MONTH_NAMES: [&str; 12] = [
 /// Formats a time as IMF-fixdate. Times before 1970 are clamped to the epoch.
 ///
 /// ```
-/// use waitress::httpdate::format_http_date;
+/// use waitress::http::date::format_http_date;
 /// assert_eq!(format_http_date(std::time::UNIX_EPOCH), "Thu, 01 Jan 1970 00:00:00 GMT");
 /// ```
 pub fn format_http_date(time: SystemTime) -> String {
@@ -51,7 +51,7 @@ pub fn format_http_date(time: SystemTime) -> String {
 /// Parses any of the three HTTP date forms; `None` when the text is not one.
 ///
 /// ```
-/// use waitress::httpdate::parse_http_date;
+/// use waitress::http::date::parse_http_date;
 /// let fixdate = parse_http_date("Sun, 06 Nov 1994 08:49:37 GMT");
 /// assert_eq!(parse_http_date("Sun Nov  6 08:49:37 1994"), fixdate);
 /// assert_eq!(parse_http_date("yesterday"), None);

@@ -11,7 +11,7 @@
 //!
 //! ```
 //! use std::io::Read;
-//! use waitress::buffers::OverflowableBuffer;
+//! use waitress::http::buffers::OverflowableBuffer;
 //!
 //! let mut buffer = OverflowableBuffer::new(8);
 //! buffer.append(b"hello").unwrap();
@@ -33,7 +33,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::wsgi::Input;
+use crate::gateway::Input;
 
 /// How much a spooled buffer copies at a time when it moves bytes around.
 const COPY_CHUNK: usize = 64 * 1024;
@@ -48,7 +48,7 @@ const COPY_CHUNK: usize = 64 * 1024;
 /// back to memory, so a long-lived output buffer does not keep a file open.
 ///
 /// ```
-/// use waitress::buffers::OverflowableBuffer;
+/// use waitress::http::buffers::OverflowableBuffer;
 ///
 /// let mut queue = OverflowableBuffer::new(1024);
 /// queue.append(b"abcdef").unwrap();
@@ -173,7 +173,7 @@ impl OverflowableBuffer {
     /// without copying them out first.
     ///
     /// ```
-    /// use waitress::buffers::OverflowableBuffer;
+    /// use waitress::http::buffers::OverflowableBuffer;
     /// let mut queue = OverflowableBuffer::new(1024);
     /// queue.append(b"abc").unwrap();
     /// queue.skip(1).unwrap();

@@ -25,8 +25,8 @@
 //! ```
 //! use std::sync::Arc;
 //! use std::time::Duration;
-//! use waitress::sys::{poll, PollFd, POLLIN};
-//! use waitress::trigger::Trigger;
+//! use waitress::io::sys::{poll, PollFd, POLLIN};
+//! use waitress::io::trigger::Trigger;
 //!
 //! let trigger = Arc::new(Trigger::new()?);
 //! let worker = {
@@ -61,7 +61,7 @@ use std::os::unix::net::UnixStream;
 use std::sync::atomic::{AtomicU8, Ordering};
 use std::time::Duration;
 
-use crate::sys::{self, Events, PollFd, Poller};
+use crate::io::sys::{self, Events, PollFd, Poller};
 
 /// The I/O thread is in `poll`, or about to be: a pull must write a byte.
 const SLEEPING: u8 = 0b01;
@@ -75,8 +75,8 @@ const PULLED: u8 = 0b10;
 ///
 /// ```
 /// use std::time::Duration;
-/// use waitress::sys::{poll, PollFd, POLLIN};
-/// use waitress::trigger::Trigger;
+/// use waitress::io::sys::{poll, PollFd, POLLIN};
+/// use waitress::io::trigger::Trigger;
 ///
 /// let trigger = Trigger::new()?;
 /// assert!(trigger.set_sleeping());    // the I/O thread is about to poll
@@ -105,7 +105,7 @@ impl Trigger {
     /// close-on-exec, as std makes every descriptor).
     ///
     /// ```
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// assert_eq!(trigger.drain(), 0);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -135,7 +135,7 @@ impl Trigger {
     /// `set_awake`: pulls are release operations, those are acquire.
     ///
     /// ```
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// trigger.pull(); // awake: nothing written, the pull is recorded
     /// assert_eq!(trigger.drain(), 0);
     /// assert!(!trigger.set_sleeping()); // so don't block in poll this time
@@ -169,7 +169,7 @@ impl Trigger {
     /// must poll with a zero timeout (and look at its channels again).
     ///
     /// ```
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// assert!(trigger.set_sleeping());
     /// assert!(!trigger.set_awake());
     /// # Ok::<(), std::io::Error>(())
@@ -199,7 +199,7 @@ impl Trigger {
     /// extra, harmless, turn of the loop.
     ///
     /// ```
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// assert!(trigger.set_sleeping());
     /// trigger.pull();
     /// assert!(trigger.set_awake());
@@ -220,8 +220,8 @@ impl Trigger {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use waitress::sys::{PollFd, POLLIN};
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// use waitress::io::sys::{PollFd, POLLIN};
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
     /// trigger.pull(); // while awake: recorded, so the next poll does not block
     /// assert_eq!(trigger.poll(&mut fds, None)?, 0);
@@ -237,7 +237,7 @@ impl Trigger {
     /// through [`wait`](Trigger::wait), which consumes the pull.
     ///
     /// ```
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// assert!(!trigger.is_pulled());
     /// trigger.pull();
     /// assert!(trigger.is_pulled());
@@ -255,8 +255,8 @@ impl Trigger {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use waitress::sys::{Poller, POLLIN};
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// use waitress::io::sys::{Poller, POLLIN};
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// let mut poller = Poller::new()?;
     /// poller.add(trigger.fd(), 0, POLLIN)?;
     /// let mut ready = Vec::new();
@@ -293,7 +293,7 @@ impl Trigger {
     /// trigger's descriptor readable.
     ///
     /// ```
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// assert_eq!(trigger.drain(), 0); // never blocks
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -316,8 +316,8 @@ impl Trigger {
     /// The read end's descriptor, for the poll set (wait for `POLLIN`).
     ///
     /// ```
-    /// use waitress::sys::{PollFd, POLLIN};
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// use waitress::io::sys::{PollFd, POLLIN};
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// let entry = PollFd::new(trigger.fd(), POLLIN);
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -326,13 +326,13 @@ impl Trigger {
     }
 
     /// The write end, for
-    /// [`install_shutdown_signals`](crate::sys::install_shutdown_signals):
+    /// [`install_shutdown_signals`](crate::io::sys::install_shutdown_signals):
     /// the signal handler writes its byte there directly (it cannot touch
     /// the atomic protocol; a byte always wakes `poll`).
     ///
     /// ```
     /// use std::os::fd::AsRawFd;
-    /// let trigger = waitress::trigger::Trigger::new()?;
+    /// let trigger = waitress::io::trigger::Trigger::new()?;
     /// assert_ne!(trigger.write_fd().as_raw_fd(), trigger.fd());
     /// # Ok::<(), std::io::Error>(())
     /// ```
@@ -358,7 +358,7 @@ impl AsRawFd for Trigger {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::sys::{POLLIN, poll};
+    use crate::io::sys::{POLLIN, poll};
     use std::sync::Arc;
     use std::time::{Duration, Instant};
 

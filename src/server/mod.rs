@@ -8,9 +8,9 @@
 //! blocks (every socket is nonblocking) and never runs application code.
 //!
 //! ```no_run
-//! use waitress::adjustments::Adjustments;
+//! use waitress::config::Adjustments;
 //! use waitress::server::create_server;
-//! use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+//! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 //!
 //! fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
 //!     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
@@ -27,6 +27,8 @@
 //! ```
 #![forbid(unsafe_code)]
 
+pub mod channel;
+
 use std::fmt;
 use std::io;
 use std::net::SocketAddr;
@@ -38,18 +40,18 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use crate::adjustments::{Adjustments, PreboundSocket};
-use crate::channel::{Channel, ConnectionInfo, Next, ServerShared, Stream, Token, Wake};
-use crate::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
-use crate::logging::Logger;
-use crate::parser::Limits;
-use crate::proxy_headers::{ProxyConfig, ProxyHeaders};
-use crate::sys::{
+use crate::apps::proxy_headers::{ProxyConfig, ProxyHeaders};
+use crate::config::{Adjustments, PreboundSocket};
+use crate::gateway::{AppResult, Application, Environ, StartResponse};
+use crate::http::parser::Limits;
+use crate::io::sys::{
     self, Events, Listener, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, Signal,
 };
+use crate::io::trigger::Trigger;
+use crate::logging::Logger;
+use crate::pool::{Dispatcher, ThreadedTaskDispatcher};
+use crate::server::channel::{Channel, ConnectionInfo, Next, ServerShared, Stream, Token, Wake};
 use crate::task::TaskContext;
-use crate::trigger::Trigger;
-use crate::wsgi::{AppResult, Application, Environ, StartResponse};
 
 /// The least time a stopping server gives its worker threads to exit, even
 /// after a second signal or once `shutdown_timeout` has run out: enough for
@@ -143,10 +145,10 @@ impl Application for Shared {
 ///
 /// ```no_run
 /// use std::sync::Arc;
-/// use waitress::adjustments::Adjustments;
-/// use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+/// use waitress::config::Adjustments;
+/// use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 /// use waitress::server::ServerBuilder;
-/// # fn app(_: &mut waitress::wsgi::Environ, s: &mut dyn waitress::wsgi::StartResponse) -> waitress::wsgi::AppResult { s.start_response("204 No Content", vec![], None)?; Ok(waitress::wsgi::Body::empty()) }
+/// # fn app(_: &mut waitress::gateway::Environ, s: &mut dyn waitress::gateway::StartResponse) -> waitress::gateway::AppResult { s.start_response("204 No Content", vec![], None)?; Ok(waitress::gateway::Body::empty()) }
 ///
 /// let dispatcher = Arc::new(ThreadedTaskDispatcher::new());
 /// dispatcher.set_thread_count(8);
@@ -202,9 +204,9 @@ impl ServerBuilder {
     ///
     /// ```no_run
     /// use std::time::Duration;
-    /// use waitress::adjustments::Adjustments;
+    /// use waitress::config::Adjustments;
     /// use waitress::server::ServerBuilder;
-    /// # fn app(_: &mut waitress::wsgi::Environ, s: &mut dyn waitress::wsgi::StartResponse) -> waitress::wsgi::AppResult { s.start_response("204 No Content", vec![], None)?; Ok(waitress::wsgi::Body::empty()) }
+    /// # fn app(_: &mut waitress::gateway::Environ, s: &mut dyn waitress::gateway::StartResponse) -> waitress::gateway::AppResult { s.start_response("204 No Content", vec![], None)?; Ok(waitress::gateway::Body::empty()) }
     /// let server = ServerBuilder::new(app, Adjustments::default())
     ///     .io_spin(Duration::ZERO) // a battery-powered device: always sleep at once
     ///     .build()

@@ -12,7 +12,7 @@
 //! `max_header_size`. So every byte is looked at a constant number of times
 //! (the parser is linear in its input, with no regex and no backtracking),
 //! and feeding a request in one piece or byte by byte gives the same result.
-//! Bodies are handed to the receivers of [`crate::receiver`].
+//! Bodies are handed to the receivers of [`crate::http::receiver`].
 //!
 //! The parser is strict where a lenient parser has been exploited (request
 //! smuggling, header injection, CVE-2019-16785/16786/16789/16792,
@@ -20,7 +20,7 @@
 //! hand" goes through every rule with its RFC sentence.
 //!
 //! ```
-//! use waitress::parser::{Limits, RequestParser, Status, Version};
+//! use waitress::http::parser::{Limits, RequestParser, Status, Version};
 //!
 //! let mut parser = RequestParser::new(Limits::default());
 //! let first = parser.received(b"GET /a%20b?x=1 HTTP/1.1\r\nHo");
@@ -48,19 +48,19 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io;
 use std::ops::Range;
 
-use crate::buffers::{OverflowableBuffer, extend_bounded};
-use crate::error::HttpError;
-use crate::receiver::{ChunkedReceiver, FixedStreamReceiver};
-use crate::uri;
-use crate::wsgi::{
+use crate::gateway::{
     Input, KNOWN_FIELD_COUNT, known_field, known_field_index, known_field_name, parse_decimal,
 };
+use crate::http::buffers::{OverflowableBuffer, extend_bounded};
+use crate::http::error::HttpError;
+use crate::http::receiver::{ChunkedReceiver, FixedStreamReceiver};
+use crate::http::uri;
 
 // ANCHOR: limits
 /// How much a request may make the server hold.
 ///
 /// ```
-/// let limits = waitress::parser::Limits::default();
+/// let limits = waitress::http::parser::Limits::default();
 /// assert_eq!(limits.max_header_size, 262_144);
 /// assert_eq!(limits.max_body_size, 1_073_741_824);
 /// assert_eq!(limits.inbuf_overflow, 524_288);
@@ -94,7 +94,7 @@ impl Default for Limits {
 /// The protocol version a request is served (and answered) in.
 ///
 /// ```
-/// use waitress::parser::Version;
+/// use waitress::http::parser::Version;
 /// assert_eq!(Version::Http11.as_str(), "HTTP/1.1");
 /// ```
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -131,7 +131,7 @@ impl fmt::Display for Version {
 /// field list) however many fields it has.
 ///
 /// ```
-/// use waitress::parser::{Limits, RequestParser, Status};
+/// use waitress::http::parser::{Limits, RequestParser, Status};
 ///
 /// let mut parser = RequestParser::new(Limits::default());
 /// let wire = b"POST /f HTTP/1.0\r\nContent-Type: text/plain\r\nX-A: 1\r\nx-a: 2\r\nContent-Length: 2\r\n\r\nhi";
@@ -243,7 +243,7 @@ impl Request {
     /// no `TRANSFER_ENCODING` and a `CONTENT_LENGTH` of the decoded length.
     ///
     /// ```
-    /// use waitress::parser::{Limits, RequestParser, Status};
+    /// use waitress::http::parser::{Limits, RequestParser, Status};
     ///
     /// let mut parser = RequestParser::new(Limits::default());
     /// let wire = b"GET / HTTP/1.1\r\nHost: h\r\nAccept: a\r\nX-N: \xe9\r\naccept: b\r\n\r\n";
@@ -263,7 +263,7 @@ impl Request {
     ///
     /// ```
     /// use std::borrow::Cow;
-    /// use waitress::parser::{Limits, RequestParser, Status};
+    /// use waitress::http::parser::{Limits, RequestParser, Status};
     ///
     /// let mut parser = RequestParser::new(Limits::default());
     /// let wire = b"GET / HTTP/1.1\r\nHost: h\r\nX-Trace: 7\r\n\r\n";
@@ -320,7 +320,7 @@ impl fmt::Debug for Request {
 /// What [`RequestParser::received`] made of the bytes it was given.
 ///
 /// ```
-/// use waitress::parser::{Limits, RequestParser, Status, Version};
+/// use waitress::http::parser::{Limits, RequestParser, Status, Version};
 ///
 /// let mut parser = RequestParser::new(Limits::default());
 /// let received = parser.received(b"GET / HTTP/2.0\r\n\r\n");
@@ -342,7 +342,7 @@ pub struct Received {
 /// Where a request stands after some bytes were fed to the parser.
 ///
 /// ```
-/// use waitress::parser::{Limits, RequestParser, Status};
+/// use waitress::http::parser::{Limits, RequestParser, Status};
 ///
 /// let wire = b"PUT /f HTTP/1.1\r\nHost: h\r\nExpect: 100-continue\r\nContent-Length: 3\r\n\r\n";
 /// let mut parser = RequestParser::new(Limits::default());
@@ -378,8 +378,8 @@ pub enum Status {
 /// Why a request was refused, with the status that says so.
 ///
 /// ```
-/// use waitress::error::HttpError;
-/// use waitress::parser::ParseError;
+/// use waitress::http::error::HttpError;
+/// use waitress::http::parser::ParseError;
 ///
 /// let error = HttpError::from(ParseError::InvalidContentLength);
 /// assert_eq!(error.status, 400);
@@ -460,7 +460,7 @@ pub enum ParseError {
     /// 400: a chunk extension outside the RFC 9112 §7.1.1 grammar.
     InvalidChunkExtension,
     /// 400: chunk extensions longer in total than
-    /// [`crate::receiver::MAX_CHUNK_EXTENSIONS_SIZE`].
+    /// [`crate::http::receiver::MAX_CHUNK_EXTENSIONS_SIZE`].
     ChunkExtensionsTooLarge,
     /// 400: chunk data not followed by exactly CRLF.
     ChunkNotTerminated,
@@ -601,7 +601,7 @@ const EXPECT: u8 = known_field_index("EXPECT");
 /// the bytes this one did not consume.
 ///
 /// ```
-/// use waitress::parser::{Limits, ParseError, RequestParser, Status};
+/// use waitress::http::parser::{Limits, ParseError, RequestParser, Status};
 ///
 /// let mut parser = RequestParser::new(Limits::default());
 /// let received = parser.received(b"GET / HTTP/1.1\nHost: x\r\n\r\n");
@@ -1631,7 +1631,7 @@ const fn is_in(byte: u8, set: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::wsgi::is_token_byte;
+    use crate::gateway::is_token_byte;
 
     #[test]
     fn find_byte_agrees_with_a_plain_search() {

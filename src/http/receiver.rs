@@ -13,9 +13,9 @@
 //!
 //! ```
 //! use std::io::Read;
-//! use waitress::buffers::OverflowableBuffer;
-//! use waitress::parser::Limits;
-//! use waitress::receiver::ChunkedReceiver;
+//! use waitress::http::buffers::OverflowableBuffer;
+//! use waitress::http::parser::Limits;
+//! use waitress::http::receiver::ChunkedReceiver;
 //!
 //! let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(1024), &Limits::default());
 //! let wire = b"5\r\nhello\r\n6;lang=en\r\n world\r\n0\r\n\r\nNEXT";
@@ -30,17 +30,19 @@
 
 use std::io;
 
-use crate::buffers::{OverflowableBuffer, extend_bounded};
-use crate::parser::{FIELD_VALUE_CHAR, Limits, ParseError, TCHAR, find_byte, parse_field_line};
-use crate::wsgi::Input;
+use crate::gateway::Input;
+use crate::http::buffers::{OverflowableBuffer, extend_bounded};
+use crate::http::parser::{
+    FIELD_VALUE_CHAR, Limits, ParseError, TCHAR, find_byte, parse_field_line,
+};
 
 /// How many bytes of chunk extensions one body may carry in total. They are
 /// validated and then thrown away, so there is no reason to read more.
 ///
 /// ```
-/// use waitress::buffers::OverflowableBuffer;
-/// use waitress::parser::{Limits, ParseError};
-/// use waitress::receiver::{ChunkedReceiver, MAX_CHUNK_EXTENSIONS_SIZE};
+/// use waitress::http::buffers::OverflowableBuffer;
+/// use waitress::http::parser::{Limits, ParseError};
+/// use waitress::http::receiver::{ChunkedReceiver, MAX_CHUNK_EXTENSIONS_SIZE};
 ///
 /// let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &Limits::default());
 /// let long = format!("1;a={}\r\n", "v".repeat(MAX_CHUNK_EXTENSIONS_SIZE));
@@ -56,8 +58,8 @@ const INITIAL_RESERVATION: u64 = 64 * 1024;
 /// Receives a body of exactly `Content-Length` bytes.
 ///
 /// ```
-/// use waitress::buffers::OverflowableBuffer;
-/// use waitress::receiver::FixedStreamReceiver;
+/// use waitress::http::buffers::OverflowableBuffer;
+/// use waitress::http::receiver::FixedStreamReceiver;
 ///
 /// let mut receiver = FixedStreamReceiver::new(5, OverflowableBuffer::new(1024));
 /// assert_eq!(receiver.received(b"hel").unwrap(), 3);
@@ -169,9 +171,9 @@ enum ExtensionState {
 /// fields and discarded.
 ///
 /// ```
-/// use waitress::buffers::OverflowableBuffer;
-/// use waitress::parser::{Limits, ParseError};
-/// use waitress::receiver::ChunkedReceiver;
+/// use waitress::http::buffers::OverflowableBuffer;
+/// use waitress::http::parser::{Limits, ParseError};
+/// use waitress::http::receiver::ChunkedReceiver;
 ///
 /// let limits = Limits::default();
 /// let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &limits);

@@ -21,9 +21,9 @@
 //!
 //! ```
 //! use std::time::{Duration, UNIX_EPOCH};
-//! use waitress::access_log::{AccessLog, LogFormat};
+//! use waitress::apps::access_log::{AccessLog, LogFormat};
 //! use waitress::logging::MemoryLog;
-//! use waitress::testing::TestRequest;
+//! use waitress::gateway::testing::TestRequest;
 //!
 //! let lines = MemoryLog::default();
 //! let app = AccessLog::new(waitress::apps::hello, lines.clone())
@@ -46,7 +46,7 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
-use crate::wsgi::{
+use crate::gateway::{
     AppError, AppResult, Application, Body, BodyKind, Chunk, DEFAULT_BLOCK_SIZE, Environ, Headers,
     StartResponse,
 };
@@ -54,7 +54,7 @@ use crate::wsgi::{
 /// The shape of each access-log line.
 ///
 /// ```
-/// use waitress::access_log::{AccessLog, LogFormat};
+/// use waitress::apps::access_log::{AccessLog, LogFormat};
 /// let app = AccessLog::stderr(waitress::apps::hello).format(LogFormat::Timed);
 /// # drop(app);
 /// ```
@@ -76,7 +76,7 @@ impl std::str::FromStr for LogFormat {
     /// `common`, `combined` or `timed`, in any case.
     ///
     /// ```
-    /// use waitress::access_log::LogFormat;
+    /// use waitress::apps::access_log::LogFormat;
     /// assert_eq!("Combined".parse::<LogFormat>(), Ok(LogFormat::Combined));
     /// assert!("json".parse::<LogFormat>().is_err());
     /// ```
@@ -97,8 +97,8 @@ type Sink = Arc<Mutex<Box<dyn Write + Send>>>;
 /// Wraps an application and logs every response it gives.
 ///
 /// ```no_run
-/// use waitress::access_log::AccessLog;
-/// use waitress::adjustments::Adjustments;
+/// use waitress::apps::access_log::AccessLog;
+/// use waitress::config::Adjustments;
 ///
 /// let app = AccessLog::stderr(waitress::apps::hello);
 /// waitress::server::serve(app, Adjustments::default()).unwrap();
@@ -126,7 +126,7 @@ impl<A: Application> AccessLog<A> {
     ///
     /// ```no_run
     /// use std::fs::OpenOptions;
-    /// use waitress::access_log::AccessLog;
+    /// use waitress::apps::access_log::AccessLog;
     ///
     /// let file = OpenOptions::new().create(true).append(true).open("access.log")?;
     /// let app = AccessLog::new(waitress::apps::hello, file);
@@ -144,7 +144,7 @@ impl<A: Application> AccessLog<A> {
     /// Logs `app`'s responses to standard error.
     ///
     /// ```
-    /// let app = waitress::access_log::AccessLog::stderr(waitress::apps::echo);
+    /// let app = waitress::apps::access_log::AccessLog::stderr(waitress::apps::echo);
     /// # drop(app);
     /// ```
     pub fn stderr(app: A) -> AccessLog<A> {
@@ -154,9 +154,9 @@ impl<A: Application> AccessLog<A> {
     /// Uses `format` for every line.
     ///
     /// ```
-    /// use waitress::access_log::{AccessLog, LogFormat};
+    /// use waitress::apps::access_log::{AccessLog, LogFormat};
     /// use waitress::logging::MemoryLog;
-    /// use waitress::testing::TestRequest;
+    /// use waitress::gateway::testing::TestRequest;
     ///
     /// let lines = MemoryLog::default();
     /// let app = AccessLog::new(waitress::apps::hello, lines.clone()).format(LogFormat::Common);
@@ -173,9 +173,9 @@ impl<A: Application> AccessLog<A> {
     ///
     /// ```
     /// use std::time::UNIX_EPOCH;
-    /// use waitress::access_log::AccessLog;
+    /// use waitress::apps::access_log::AccessLog;
     /// use waitress::logging::MemoryLog;
-    /// use waitress::testing::TestRequest;
+    /// use waitress::gateway::testing::TestRequest;
     ///
     /// let lines = MemoryLog::default();
     /// let app = AccessLog::new(waitress::apps::hello, lines.clone()).clock(|| UNIX_EPOCH);
@@ -489,7 +489,7 @@ fn format_clf_time(time: SystemTime) -> String {
         .duration_since(SystemTime::UNIX_EPOCH)
         .unwrap_or_default()
         .as_secs();
-    let (year, month, day) = crate::httpdate::civil_from_days((secs / 86_400) as i64);
+    let (year, month, day) = crate::http::date::civil_from_days((secs / 86_400) as i64);
     let second_of_day = secs % 86_400;
     let month_name = usize::try_from(month - 1)
         .ok()

@@ -19,7 +19,7 @@
 //!
 //! ```
 //! use waitress::task::{TaskContext, TaskRequest, WsgiTask};
-//! use waitress::wsgi::{headers, AppResult, Body, Environ, StartResponse};
+//! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 //!
 //! fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
 //!     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
@@ -42,14 +42,14 @@ use std::io::{self, Read};
 use std::panic::{self, AssertUnwindSafe};
 use std::time::SystemTime;
 
-use crate::adjustments::Adjustments;
-use crate::error::HttpError;
-use crate::logging::Logger;
-use crate::parser::Version;
-use crate::wsgi::{
+use crate::config::Adjustments;
+use crate::gateway::{
     AppError, Application, BodyKind, ClientDisconnected, Environ, Headers, RequestInfo,
     ResponseError, ResponseStart, StartResponse,
 };
+use crate::http::error::HttpError;
+use crate::http::parser::Version;
+use crate::logging::Logger;
 
 // ANCHOR: response_output
 /// Where a task writes its response: the connection's output buffer.
@@ -616,7 +616,7 @@ impl std::fmt::Debug for PausedResponse {
 enum RestOfBody {
     /// The application's iterator, not exhausted yet.
     Chunks {
-        chunks: Box<dyn Iterator<Item = crate::wsgi::Chunk> + Send>,
+        chunks: Box<dyn Iterator<Item = crate::gateway::Chunk> + Send>,
         exact_one_chunk: bool,
     },
     /// One buffer, sent a slice at a time so the output stays bounded.
@@ -851,7 +851,7 @@ fn run_application(
                 RestOfBody::End
             }
             (reader, None) => RestOfBody::Chunks {
-                chunks: Box::new(crate::wsgi::Body::reader(reader, 32 * 1024)),
+                chunks: Box::new(crate::gateway::Body::reader(reader, 32 * 1024)),
                 exact_one_chunk: false,
             },
         },
@@ -1024,7 +1024,7 @@ fn with_http_date(f: impl FnOnce(&str)) {
     DATE.with(|cell| {
         let mut cached = cell.borrow_mut();
         if cached.0 != second {
-            *cached = (second, crate::httpdate::format_http_date(now));
+            *cached = (second, crate::http::date::format_http_date(now));
         }
         f(&cached.1);
     });

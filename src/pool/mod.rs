@@ -25,7 +25,7 @@
 //! ```
 //! use std::sync::mpsc;
 //! use std::time::Duration;
-//! use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+//! use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 //!
 //! let pool = ThreadedTaskDispatcher::new();
 //! pool.set_thread_count(2);
@@ -58,7 +58,7 @@ use crate::logging::Logger;
 /// otherwise.
 ///
 /// ```
-/// assert_eq!(waitress::dispatcher::DEFAULT_THREADS, 4);
+/// assert_eq!(waitress::pool::DEFAULT_THREADS, 4);
 /// ```
 pub const DEFAULT_THREADS: usize = 4;
 
@@ -67,7 +67,7 @@ pub const DEFAULT_THREADS: usize = 4;
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(waitress::dispatcher::DEFAULT_QUEUE_WARNING_INTERVAL, Duration::from_secs(1));
+/// assert_eq!(waitress::pool::DEFAULT_QUEUE_WARNING_INTERVAL, Duration::from_secs(1));
 /// ```
 pub const DEFAULT_QUEUE_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 
@@ -76,7 +76,7 @@ pub const DEFAULT_QUEUE_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 ///
 /// ```
 /// use std::time::Duration;
-/// assert_eq!(waitress::dispatcher::DEFAULT_IDLE_SPIN, Duration::from_micros(50));
+/// assert_eq!(waitress::pool::DEFAULT_IDLE_SPIN, Duration::from_micros(50));
 /// ```
 pub const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
 
@@ -102,7 +102,7 @@ const MAX_SPINNING_WORKERS: usize = 1;
 /// ```
 /// use std::sync::mpsc;
 /// use std::time::Duration;
-/// use waitress::dispatcher::{Dispatcher, Task, ThreadedTaskDispatcher};
+/// use waitress::pool::{Dispatcher, Task, ThreadedTaskDispatcher};
 ///
 /// struct Greet(mpsc::Sender<String>);
 ///
@@ -144,7 +144,7 @@ pub trait Task: Send + 'static {
 /// Every `FnOnce() + Send + 'static` closure is a task whose `service` calls it.
 ///
 /// ```
-/// use waitress::dispatcher::Task;
+/// use waitress::pool::Task;
 /// let task: Box<dyn Task> = Box::new(|| println!("served"));
 /// task.service();
 /// ```
@@ -164,7 +164,7 @@ impl<F: FnOnce() + Send + 'static> Task for F {
 /// ```
 /// use std::sync::Arc;
 /// use std::time::Duration;
-/// use waitress::dispatcher::{Dispatcher, Task, ThreadedTaskDispatcher};
+/// use waitress::pool::{Dispatcher, Task, ThreadedTaskDispatcher};
 ///
 /// let pool: Arc<dyn Dispatcher> = Arc::new(ThreadedTaskDispatcher::new());
 /// pool.set_thread_count(1);
@@ -209,7 +209,7 @@ pub trait Dispatcher: Send + Sync + 'static {
 /// `idle + running <= threads` (a thread starting up or exiting is neither).
 ///
 /// ```
-/// use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+/// use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 ///
 /// let pool = ThreadedTaskDispatcher::new(); // no threads yet
 /// pool.add_task(Box::new(|| {}));
@@ -243,7 +243,7 @@ pub struct DispatcherStats {
 ///
 /// ```
 /// use std::time::Duration;
-/// use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+/// use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 /// use waitress::logging::{Level, Logger};
 ///
 /// let (logger, _log) = Logger::memory(Level::Info);
@@ -351,7 +351,7 @@ impl Default for DispatcherBuilder {
 ///
 /// ```
 /// use std::time::Duration;
-/// use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+/// use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 ///
 /// let pool = ThreadedTaskDispatcher::new();
 /// pool.set_thread_count(3);
@@ -562,7 +562,7 @@ impl ThreadedTaskDispatcher {
     /// no threads until [`set_thread_count`](Dispatcher::set_thread_count).
     ///
     /// ```
-    /// use waitress::dispatcher::ThreadedTaskDispatcher;
+    /// use waitress::pool::ThreadedTaskDispatcher;
     /// let pool = ThreadedTaskDispatcher::new();
     /// assert_eq!(pool.stats().threads, 0);
     /// ```
@@ -574,7 +574,7 @@ impl ThreadedTaskDispatcher {
     /// size, warning interval.
     ///
     /// ```
-    /// use waitress::dispatcher::ThreadedTaskDispatcher;
+    /// use waitress::pool::ThreadedTaskDispatcher;
     /// let pool = ThreadedTaskDispatcher::builder().queue_limit(8).build();
     /// assert_eq!(pool.queue_limit(), Some(8));
     /// ```
@@ -585,7 +585,7 @@ impl ThreadedTaskDispatcher {
     /// The bound on queued tasks, if any.
     ///
     /// ```
-    /// use waitress::dispatcher::ThreadedTaskDispatcher;
+    /// use waitress::pool::ThreadedTaskDispatcher;
     /// assert_eq!(ThreadedTaskDispatcher::new().queue_limit(), None);
     /// ```
     pub fn queue_limit(&self) -> Option<usize> {
@@ -597,7 +597,7 @@ impl ThreadedTaskDispatcher {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+    /// use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
     ///
     /// let pool = ThreadedTaskDispatcher::new();
     /// pool.set_thread_count(1);
@@ -628,7 +628,7 @@ impl ThreadedTaskDispatcher {
     ///
     /// ```
     /// use std::time::Duration;
-    /// use waitress::dispatcher::{Dispatcher, ThreadedTaskDispatcher};
+    /// use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
     /// let pool = ThreadedTaskDispatcher::new();
     /// assert!(!pool.is_shut_down());
     /// pool.shutdown(true, Duration::ZERO);

@@ -6,7 +6,7 @@
 //! section of an ini file first; flags override it.
 //!
 //! ```
-//! use waitress::runner::{parse_args, Command};
+//! use waitress::cli::{parse_args, Command};
 //!
 //! let args = ["--listen=127.0.0.1:0", "--threads", "2", "--no-ipv6", "hello"];
 //! let Command::Serve(cmdline) = parse_args(args.iter().map(|s| s.to_string())).unwrap() else {
@@ -21,8 +21,8 @@
 use std::fmt::Write as _;
 use std::path::PathBuf;
 
-use crate::access_log::LogFormat;
-use crate::adjustments::{Adjustments, Kind, OPTIONS, option, parse_ini};
+use crate::apps::access_log::LogFormat;
+use crate::config::{Adjustments, Kind, OPTIONS, option, parse_ini};
 use crate::logging::Level;
 
 /// What the command line asks for.
@@ -59,7 +59,7 @@ pub struct CommandLine {
 /// value) also means standard error.
 ///
 /// ```
-/// use waitress::runner::{parse_args, AccessLogTarget, Command};
+/// use waitress::cli::{parse_args, AccessLogTarget, Command};
 /// let args = ["--access-log=/var/log/app.log", "hello"].map(String::from);
 /// let Ok(Command::Serve(cmdline)) = parse_args(args) else { panic!() };
 /// assert_eq!(cmdline.access_log, Some(AccessLogTarget::File("/var/log/app.log".into())));
@@ -89,7 +89,7 @@ impl AppChoice {
     /// same name: write `./hello` (or `static:hello`) for those.
     ///
     /// ```
-    /// use waitress::runner::AppChoice;
+    /// use waitress::cli::AppChoice;
     /// assert_eq!(AppChoice::parse(Some("echo")), Ok(AppChoice::Echo));
     /// assert_eq!(AppChoice::parse(Some("static:/srv/www")), Ok(AppChoice::Static("/srv/www".into())));
     /// assert!(AppChoice::parse(None).is_err());

@@ -1,0 +1,19 @@
+//! The protocol: bytes in, a request out, and the tables and utilities
+//! every later stage shares.
+//!
+//! | module | concern |
+//! |---|---|
+//! | [`parser`] | the hand-written HTTP/1.1 request parser |
+//! | [`receiver`] | body framing: Content-Length and chunked |
+//! | [`buffers`] | bodies in memory or spooled to temporary files |
+//! | [`uri`] | target and authority parsing, percent-decoding |
+//! | [`date`] | HTTP dates |
+//! | [`error`] | error responses |
+#![forbid(unsafe_code)]
+
+pub mod buffers;
+pub mod date;
+pub mod error;
+pub mod parser;
+pub mod receiver;
+pub mod uri;
