@@ -1,0 +1,143 @@
+//! The listening sockets: binding (or adopting) what the adjustments ask
+//! for, and accepting one connection.
+#![forbid(unsafe_code)]
+
+use std::io;
+use std::os::unix::fs::{FileTypeExt, PermissionsExt};
+use std::os::unix::net::UnixListener;
+use std::path::Path;
+
+use crate::config::{Adjustments, PreboundSocket};
+use crate::io::sys::{self, Listener};
+use crate::logging::Logger;
+use crate::server::ListenAddress;
+use crate::server::connection::{ConnectionInfo, Stream};
+
+/// Accepts one connection, made nonblocking, with what the environ needs
+/// to know about it.
+pub(super) fn accept_one(
+    listener: &Listener,
+    address: &ListenAddress,
+) -> io::Result<(Stream, ConnectionInfo)> {
+    let server_port = match address {
+        ListenAddress::Tcp(local) => local.port().to_string(),
+        ListenAddress::Unix(path) => path.display().to_string(),
+    };
+    match listener {
+        Listener::Tcp(listener) => {
+            let (stream, peer) = listener.accept()?;
+            stream.set_nonblocking(true)?;
+            stream.set_nodelay(true)?;
+            let info = ConnectionInfo {
+                remote_addr: peer.ip().to_string(),
+                remote_port: peer.port().to_string(),
+                server_port,
+            };
+            Ok((Stream::Tcp(stream), info))
+        }
+        Listener::Unix(listener) => {
+            let (stream, _) = listener.accept()?;
+            stream.set_nonblocking(true)?;
+            let info = ConnectionInfo {
+                remote_addr: "localhost".to_string(),
+                remote_port: String::new(),
+                server_port,
+            };
+            Ok((Stream::Unix(stream), info))
+        }
+    }
+}
+
+// ANCHOR: bind_listeners
+/// Binds (or adopts) every listening socket the adjustments ask for.
+pub(super) fn bind_listeners(
+    adjustments: &mut Adjustments,
+    logger: &Logger,
+) -> io::Result<Vec<(Listener, ListenAddress)>> {
+    let backlog = adjustments.backlog;
+    let mut listeners = Vec::new();
+    let inherited = sys::listen_fds_from_env()?;
+    if !inherited.is_empty() {
+        logger.info(
+            "waitress",
+            format_args!(
+                "Using {} socket(s) from systemd socket activation",
+                inherited.len()
+            ),
+        );
+        adjustments
+            .sockets
+            .extend(inherited.into_iter().map(PreboundSocket::Fd));
+    }
+    for socket in std::mem::take(&mut adjustments.sockets) {
+        let listener = match socket {
+            PreboundSocket::Tcp(listener) => Listener::Tcp(listener),
+            PreboundSocket::Unix(listener) => Listener::Unix(listener),
+            PreboundSocket::Fd(fd) => sys::adopt_listener(fd)?,
+        };
+        listeners.push(listener);
+    }
+    if listeners.is_empty() {
+        if let Some(path) = adjustments.unix_socket.clone() {
+            listeners.push(Listener::Unix(bind_unix(
+                &path,
+                adjustments.unix_socket_perms,
+                backlog,
+            )?));
+        } else {
+            for address in &adjustments.listen {
+                let listener = sys::bind_tcp_listener(*address, backlog, address.is_ipv6())
+                    .map_err(|e| {
+                        io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))
+                    })?;
+                listeners.push(Listener::Tcp(listener));
+            }
+        }
+    }
+    let mut bound = Vec::new();
+    for listener in listeners {
+        let address = match &listener {
+            Listener::Tcp(listener) => {
+                listener.set_nonblocking(true)?;
+                ListenAddress::Tcp(listener.local_addr()?)
+            }
+            Listener::Unix(listener) => {
+                listener.set_nonblocking(true)?;
+                let path = listener
+                    .local_addr()?
+                    .as_pathname()
+                    .map(Path::to_path_buf)
+                    .unwrap_or_default();
+                ListenAddress::Unix(path)
+            }
+        };
+        bound.push((listener, address));
+    }
+    if bound.is_empty() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "nothing to listen on",
+        ));
+    }
+    Ok(bound)
+}
+// ANCHOR_END: bind_listeners
+
+/// Binds a Unix domain socket, replacing a stale socket file but never any
+/// other kind of file.
+pub(super) fn bind_unix(path: &Path, perms: u32, backlog: u32) -> io::Result<UnixListener> {
+    if let Ok(metadata) = std::fs::symlink_metadata(path) {
+        if metadata.file_type().is_socket() {
+            std::fs::remove_file(path)?;
+        } else {
+            return Err(io::Error::new(
+                io::ErrorKind::AlreadyExists,
+                format!("unix_socket {} exists and is not a socket", path.display()),
+            ));
+        }
+    }
+    let listener = UnixListener::bind(path)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(perms))?;
+    sys::set_listen_backlog(&listener, backlog)?;
+    Ok(listener)
+}
