@@ -9,11 +9,11 @@ pub use waitress::apps::echo;
 
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let adjustments = waitress::config::Adjustments::builder()
+    let adjustments = waitress::Adjustments::builder()
         .host("127.0.0.1")
         .port(8080)
         .args(std::env::args().skip(1))?
         .build()?;
-    waitress::server::serve(echo, adjustments)?;
+    waitress::serve(echo, adjustments)?;
     Ok(())
 }

@@ -11,11 +11,11 @@ pub use waitress::apps::hello;
 #[allow(dead_code)]
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 127.0.0.1:8080 unless flags say otherwise: `-- --port 9000`, `-- --threads 8`, …
-    let adjustments = waitress::config::Adjustments::builder()
+    let adjustments = waitress::Adjustments::builder()
         .host("127.0.0.1")
         .port(8080)
         .args(std::env::args().skip(1))?
         .build()?;
-    waitress::server::serve(hello, adjustments)?;
+    waitress::serve(hello, adjustments)?;
     Ok(())
 }

@@ -42,7 +42,7 @@ use std::time::{Duration, Instant};
 
 use waitress::config::Adjustments;
 use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
-use waitress::server::{ListenAddress, create_server};
+use waitress::server::{ListenAddress, ServerBuilder};
 
 /// `/big` is 64 MiB, produced in 64 KiB chunks as the client takes them.
 const BIG_CHUNK: usize = 64 * 1024;
@@ -71,7 +71,7 @@ fn serve(args: &[String]) -> Result<(), Box<dyn std::error::Error>> {
         let (key, value) = pair[1].split_once('=').ok_or("--set wants key=value")?;
         builder = builder.set(key, value)?;
     }
-    let server = create_server(app, builder.build()?)?;
+    let server = ServerBuilder::new(app, builder.build()?).build()?;
     let ListenAddress::Tcp(address) = server.addresses()[0].clone() else {
         return Err("not a TCP address".into());
     };

@@ -1,7 +1,7 @@
 //! A custom dispatcher: wrap `ThreadedTaskDispatcher` to count what goes
 //! through it.
 //!
-//! Waitress lets a program pass its own dispatcher to `create_server`
+//! Waitress lets a program pass its own dispatcher to `create_server`; here it is `ServerBuilder::dispatcher`
 //! (`_dispatcher=`); here `ServerBuilder::dispatcher` takes any
 //! `Arc<dyn Dispatcher>`. This example serves, on 127.0.0.1:8080, a page that
 //! shows the counters, with 8 worker threads:

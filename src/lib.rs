@@ -7,6 +7,31 @@
 //! channel that reads, parses and buffers, and a fixed pool of worker threads
 //! runs the application through a gateway interface that mirrors PEP 3333.
 //!
+//! ## Serving an application
+//!
+//! Everything an application author needs is here at the crate root: an
+//! application is a function (or any [`Application`]) that takes the
+//! [`Environ`] and a [`StartResponse`] and returns a [`Body`]; [`serve`]
+//! runs it with [`Adjustments`] until Ctrl-C; [`ServerBuilder`] gives a
+//! [`Server`] to run and stop yourself; [`TestRequest`] calls it in process,
+//! with the server's checks, for tests.
+//!
+//! ```no_run
+//! use waitress::{headers, serve, Adjustments, AppResult, Body, Environ, StartResponse};
+//!
+//! fn hello(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
+//!     let greeting = format!("Hello from {}\n", environ.path_info());
+//!     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
+//!     Ok(Body::from(greeting))
+//! }
+//!
+//! let adjustments = Adjustments::builder().listen("127.0.0.1:8080").build()?;
+//! serve(hello, adjustments)?; // prints "Serving on http://127.0.0.1:8080"
+//! # Ok::<(), Box<dyn std::error::Error>>(())
+//! ```
+//!
+//! ## How it is built
+//!
 //! The folders follow the data as it flows through the server, from the
 //! socket to the application and back:
 //!
@@ -26,9 +51,10 @@
 //! this order, `http` → `io` → `config` → `gateway` → `pool` → `task` →
 //! `apps` → `server` → `cli` (lowest first).
 //!
+//! Testing the same kind of application in process:
+//!
 //! ```
-//! use waitress::gateway::testing::TestRequest;
-//! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
+//! use waitress::{headers, AppResult, Body, Environ, StartResponse, TestRequest};
 //!
 //! fn app(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
 //!     let greeting = format!("Hello from {}\n", environ.path_info());
@@ -52,3 +78,11 @@ pub mod logging;
 pub mod pool;
 pub mod server;
 pub mod task;
+
+pub use config::{Adjustments, AdjustmentsBuilder, ConfigError};
+pub use gateway::testing::{TestRequest, TestResponse};
+pub use gateway::{
+    AppError, AppResult, Application, Body, ClientDisconnected, Environ, Headers, Input,
+    StartResponse, headers,
+};
+pub use server::{ListenAddress, Server, ServerBuilder, ServerHandle, serve};

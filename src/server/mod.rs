@@ -1,6 +1,7 @@
-//! Listeners, the poll loop, and `create_server` / `serve`.
+//! The server: [`serve`] in one call, or a [`ServerBuilder`] for a
+//! [`Server`] to run and stop yourself.
 //!
-//! One I/O thread runs [`Server::run`]: a poll loop (a [`sys::Poller`]) over the listening
+//! One I/O thread runs [`Server::run`]: a poll loop (a `Poller`) over the listening
 //! sockets, the trigger (the wake-up socket other threads write to) and every
 //! connection's channel. It accepts connections, reads and parses requests,
 //! writes what workers could not send directly, enforces the connection limit
@@ -9,7 +10,7 @@
 //!
 //! ```no_run
 //! use waitress::config::Adjustments;
-//! use waitress::server::create_server;
+//! use waitress::server::ServerBuilder;
 //! use waitress::gateway::{headers, AppResult, Body, Environ, StartResponse};
 //!
 //! fn hello(_: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
@@ -18,7 +19,7 @@
 //! }
 //!
 //! let adjustments = Adjustments::builder().listen("127.0.0.1:0").build().unwrap();
-//! let server = create_server(hello, adjustments).unwrap();
+//! let server = ServerBuilder::new(hello, adjustments).build().unwrap();
 //! println!("listening on {}", server.addresses()[0]);
 //! let handle = server.handle();
 //! std::thread::spawn(move || server.run());
@@ -279,16 +280,10 @@ impl fmt::Debug for Server {
     }
 }
 
-/// Binds `app` to the addresses in `adjustments` and starts its workers;
-/// [`Server::run`] then serves.
-pub fn create_server<A: Application>(app: A, adjustments: Adjustments) -> io::Result<Server> {
-    ServerBuilder::new(app, adjustments).build()
-}
-
 /// Serves `app` until Ctrl-C or SIGTERM: prints `Serving on http://HOST:PORT`
 /// for each address, as Waitress does, and shuts down gracefully.
 pub fn serve<A: Application>(app: A, adjustments: Adjustments) -> io::Result<()> {
-    let server = create_server(app, adjustments)?;
+    let server = ServerBuilder::new(app, adjustments).build()?;
     for address in server.addresses() {
         println!("Serving on {address}");
     }
