@@ -41,10 +41,11 @@ use crate::http::parser::{ParseError, RequestParser, Status, Version};
 use crate::pool::Task;
 use crate::task::{ErrorTask, TaskContext};
 
+use crate::task::failure::is_disconnect;
+
 use super::channel_task::ChannelTask;
 use super::connection::{
-    Connection, ConnectionInfo, ConnectionState, Next, Queued, ServerContext, Stream,
-    is_disconnect, lock,
+    Connection, ConnectionInfo, ConnectionState, Next, Queued, ServerContext, Stream, lock,
 };
 use super::output::Output;
 use super::waker::Token;

@@ -15,6 +15,8 @@ use crate::http::parser::Request;
 use crate::pool::Task;
 use crate::task::{ErrorTask, PausedResponse, Progress, ResponseOutput, TaskRequest, WsgiTask};
 
+use crate::task::failure::panic_message;
+
 use super::connection::{
     Connection, ConnectionInfo, ConnectionState, Queued, ServerContext, lock, wake,
 };
@@ -159,15 +161,6 @@ pub(super) fn serve(job: Job, connection: &Connection, server: &ServerContext) -
             ErrorTask::new(error, version).service(&mut output, &server.task_context),
         ),
     }
-}
-
-/// The text of a panic: `panic!` gives a `&str` or a `String`.
-pub(super) fn panic_message(payload: &(dyn std::any::Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a panic with a non-text payload")
 }
 // ANCHOR_END: channel_task
 

@@ -171,16 +171,6 @@ pub(super) enum Next {
     Close,
 }
 
-pub(super) fn is_disconnect(error: &io::Error) -> bool {
-    matches!(
-        error.kind(),
-        io::ErrorKind::BrokenPipe
-            | io::ErrorKind::ConnectionReset
-            | io::ErrorKind::ConnectionAborted
-            | io::ErrorKind::NotConnected
-    )
-}
-
 /// Queues the channel on the I/O thread's wake-up list, once.
 pub(super) fn wake(connection: &Connection, state: &mut ConnectionState, server: &ServerContext) {
     if !state.notified {
