@@ -22,7 +22,7 @@ use std::fmt::Write as _;
 use std::path::PathBuf;
 
 use crate::apps::access_log::LogFormat;
-use crate::config::{Adjustments, Kind, OPTIONS, option, parse_ini};
+use crate::config::{Adjustments, AdjustmentsBuilder, Kind, OPTIONS, option, parse_ini};
 use crate::logging::Level;
 
 /// What the command line asks for.
@@ -152,6 +152,53 @@ impl CommandLine {
             builder = builder.set(key, value).map_err(|e| e.to_string())?;
         }
         builder.build().map_err(|e| e.to_string())
+    }
+}
+
+// `AdjustmentsBuilder::args` lives here, beside the flag parser it uses, so
+// that the configuration does not depend on the command line above it.
+impl AdjustmentsBuilder {
+    /// Applies command-line flags (`--port=9000`, `--threads 8`, `--no-ipv6`,
+    /// …) over what is already set, as `waitress-serve` spells them. When the
+    /// flags give an address (`--listen`, `--host`, `--port`, `--unix-socket`,
+    /// `--sockets`), the address set in code is dropped, so the two cannot
+    /// conflict. `--help` returns the help text as the error.
+    ///
+    /// ```
+    /// use waitress::config::Adjustments;
+    /// let args = ["--port=9000", "--threads", "2"].map(String::from);
+    /// let adj = Adjustments::builder().host("127.0.0.1").port(8080).args(args).unwrap().build().unwrap();
+    /// assert_eq!(adj.listen[0].to_string(), "127.0.0.1:9000");
+    /// assert_eq!(adj.threads, 2);
+    /// ```
+    pub fn args<I>(mut self, args: I) -> Result<AdjustmentsBuilder, String>
+    where
+        I: IntoIterator<Item = String>,
+    {
+        let settings = match parse_args(args).map_err(|e| e.to_string())? {
+            Command::Serve(cmdline) => cmdline.settings,
+            Command::Help => return Err(help_text()),
+            Command::Version => return Err(format!("waitress {}", env!("CARGO_PKG_VERSION"))),
+        };
+        let flags_give_address = settings
+            .iter()
+            .any(|(key, _)| ADDRESS_KEYS.contains(&key.as_str()));
+        if flags_give_address {
+            for key in ADDRESS_KEYS {
+                // A host set in code still applies to a --port given alone.
+                let keep_host = key == "host"
+                    && !settings
+                        .iter()
+                        .any(|(k, _)| k != "port" && ADDRESS_KEYS.contains(&k.as_str()));
+                if !keep_host {
+                    self = self.unset(key);
+                }
+            }
+        }
+        for (key, value) in &settings {
+            self = self.set(key, value).map_err(|e| e.to_string())?;
+        }
+        Ok(self)
     }
 }
 

@@ -1,0 +1,69 @@
+//! [`ConfigError`]: what is wrong with a setting, worded for the person who
+//! wrote it (the key, the value, and what was expected).
+#![forbid(unsafe_code)]
+
+use std::fmt;
+
+/// A bad setting: which key, which value, and what was expected.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ConfigError {
+    /// The key is not a setting.
+    UnknownKey {
+        /// The key as given.
+        key: String,
+    },
+    /// The value cannot be used for this key.
+    InvalidValue {
+        /// The setting.
+        key: String,
+        /// The value as given.
+        value: String,
+        /// What would have been accepted.
+        expected: String,
+    },
+    /// Two settings that cannot be used together, or one that needs another.
+    Conflict {
+        /// What conflicts with what.
+        message: String,
+    },
+    /// A line of a configuration file that is not `key = value`.
+    Syntax {
+        /// The line number, from 1.
+        line: usize,
+        /// What is wrong with it.
+        message: String,
+    },
+}
+
+impl ConfigError {
+    pub(super) fn invalid(key: &str, value: &str, expected: impl Into<String>) -> ConfigError {
+        ConfigError::InvalidValue {
+            key: key.to_string(),
+            value: value.to_string(),
+            expected: expected.into(),
+        }
+    }
+
+    pub(super) fn conflict(message: impl Into<String>) -> ConfigError {
+        ConfigError::Conflict {
+            message: message.into(),
+        }
+    }
+}
+
+impl fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ConfigError::UnknownKey { key } => write!(f, "unknown adjustment {key:?}"),
+            ConfigError::InvalidValue {
+                key,
+                value,
+                expected,
+            } => write!(f, "invalid value for {key}: {value:?} ({expected})"),
+            ConfigError::Conflict { message } => f.write_str(message),
+            ConfigError::Syntax { line, message } => write!(f, "line {line}: {message}"),
+        }
+    }
+}
+
+impl std::error::Error for ConfigError {}
