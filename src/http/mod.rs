@@ -6,6 +6,7 @@
 //! | [`parser`] | the hand-written HTTP/1.1 request parser |
 //! | [`receiver`] | body framing: Content-Length and chunked |
 //! | [`buffers`] | bodies in memory or spooled to temporary files |
+//! | `input` | the received body as the application reads it (`wsgi.input`) |
 //! | [`uri`] | target and authority parsing, percent-decoding |
 //! | [`date`] | HTTP dates |
 //! | [`error`] | error responses |
@@ -14,6 +15,7 @@
 pub mod buffers;
 pub mod date;
 pub mod error;
+pub(crate) mod input;
 pub mod parser;
 pub mod receiver;
 pub mod uri;

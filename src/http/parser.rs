@@ -49,10 +49,11 @@ use std::io;
 use std::ops::Range;
 
 use crate::gateway::{
-    Input, KNOWN_FIELD_COUNT, known_field, known_field_index, known_field_name, parse_decimal,
+    KNOWN_FIELD_COUNT, known_field, known_field_index, known_field_name, parse_decimal,
 };
 use crate::http::buffers::{OverflowableBuffer, extend_bounded};
 use crate::http::error::HttpError;
+use crate::http::input::Input;
 use crate::http::receiver::{ChunkedReceiver, FixedStreamReceiver};
 use crate::http::uri;
 

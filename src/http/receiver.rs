@@ -30,8 +30,8 @@
 
 use std::io;
 
-use crate::gateway::Input;
 use crate::http::buffers::{OverflowableBuffer, extend_bounded};
+use crate::http::input::Input;
 use crate::http::parser::{
     FIELD_VALUE_CHAR, Limits, ParseError, TCHAR, find_byte, parse_field_line,
 };
