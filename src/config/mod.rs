@@ -985,7 +985,7 @@ fn parse_number(key: &str, value: &str, min: u64) -> Result<u64, ConfigError> {
             format!("expected a whole number of at least {min}")
         }
     };
-    crate::gateway::parse_decimal(value.trim())
+    crate::http::grammar::parse_decimal(value.trim())
         .filter(|n| *n >= min)
         .ok_or_else(|| ConfigError::invalid(key, value, expected()))
 }
@@ -1052,7 +1052,7 @@ fn resolve_listen(
         };
         let (host, port) = match entry.rsplit_once(':') {
             Some((host, port)) if port_follows(host, port) => {
-                let port = crate::gateway::parse_decimal(port)
+                let port = crate::http::grammar::parse_decimal(port)
                     .and_then(|p| u16::try_from(p).ok())
                     .ok_or_else(|| {
                         invalid("expected HOST:PORT with a port number from 0 to 65535")

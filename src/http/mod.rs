@@ -7,6 +7,8 @@
 //! | [`receiver`] | body framing: Content-Length and chunked |
 //! | [`buffers`] | bodies in memory or spooled to temporary files |
 //! | `input` | the received body as the application reads it (`wsgi.input`) |
+//! | `grammar` | tokens and numbers |
+//! | `fields` | the table of common header field names |
 //! | [`uri`] | target and authority parsing, percent-decoding |
 //! | [`date`] | HTTP dates |
 //! | [`error`] | error responses |
@@ -15,6 +17,8 @@
 pub mod buffers;
 pub mod date;
 pub mod error;
+pub(crate) mod fields;
+pub(crate) mod grammar;
 pub(crate) mod input;
 pub mod parser;
 pub mod receiver;

@@ -48,11 +48,10 @@ use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::io;
 use std::ops::Range;
 
-use crate::gateway::{
-    KNOWN_FIELD_COUNT, known_field, known_field_index, known_field_name, parse_decimal,
-};
 use crate::http::buffers::{OverflowableBuffer, extend_bounded};
 use crate::http::error::HttpError;
+use crate::http::fields::{KNOWN_FIELD_COUNT, known_field, known_field_index, known_field_name};
+use crate::http::grammar::parse_decimal;
 use crate::http::input::Input;
 use crate::http::receiver::{ChunkedReceiver, FixedStreamReceiver};
 use crate::http::uri;
@@ -181,7 +180,7 @@ struct HeaderField {
 /// A CGI field name: one of the common ones, or a name in the text.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum FieldName {
-    /// An index in the table of common names (`wsgi::known_field`): `HOST`,
+    /// An index in the table of common names (`http::fields::known_field`): `HOST`,
     /// `USER_AGENT`, … cost nothing per request.
     Known(u8),
     /// Any other name, converted (`X-Foo` → `X_FOO`) into the text.
@@ -1632,7 +1631,7 @@ const fn is_in(byte: u8, set: &[u8]) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::gateway::is_token_byte;
+    use crate::http::grammar::is_token_byte;
 
     #[test]
     fn find_byte_agrees_with_a_plain_search() {
@@ -1663,7 +1662,7 @@ mod tests {
     }
 
     #[test]
-    fn tchar_table_matches_the_gateway_definition() {
+    fn tchar_table_matches_is_token_byte() {
         for b in 0..=255u8 {
             assert_eq!(TCHAR[usize::from(b)], is_token_byte(b), "byte {b}");
         }
