@@ -31,10 +31,10 @@
 use std::io;
 
 use crate::http::buffers::{OverflowableBuffer, extend_bounded};
+use crate::http::error::ParseError;
+use crate::http::grammar::{FIELD_VALUE_CHAR, TCHAR, find_byte, parse_field_line};
 use crate::http::input::Input;
-use crate::http::parser::{
-    FIELD_VALUE_CHAR, Limits, ParseError, TCHAR, find_byte, parse_field_line,
-};
+use crate::http::limits::Limits;
 
 /// How many bytes of chunk extensions one body may carry in total. They are
 /// validated and then thrown away, so there is no reason to read more.
