@@ -38,7 +38,7 @@ pub(super) fn resolve_listen(
         };
         let (host, port) = match entry.rsplit_once(':') {
             Some((host, port)) if port_follows(host, port) => {
-                let port = crate::gateway::parse_decimal(port)
+                let port = crate::http::grammar::parse_decimal(port)
                     .and_then(|p| u16::try_from(p).ok())
                     .ok_or_else(|| {
                         invalid("expected HOST:PORT with a port number from 0 to 65535")

@@ -20,7 +20,7 @@ pub(super) fn parse_number(key: &str, value: &str, min: u64) -> Result<u64, Conf
             format!("expected a whole number of at least {min}")
         }
     };
-    crate::gateway::parse_decimal(value.trim())
+    crate::http::grammar::parse_decimal(value.trim())
         .filter(|n| *n >= min)
         .ok_or_else(|| ConfigError::invalid(key, value, expected()))
 }

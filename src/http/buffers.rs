@@ -33,7 +33,7 @@ use std::path::PathBuf;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
-use crate::gateway::Input;
+use crate::http::input::Input;
 
 /// How much a spooled buffer copies at a time when it moves bytes around.
 const COPY_CHUNK: usize = 64 * 1024;

@@ -5,6 +5,10 @@
 //! and the server produce an [`HttpError`]; the error task turns it into a
 //! complete `text/plain` response that always closes the connection.
 //!
+//! [`ParseError`] is why the parser or a body receiver refused a request;
+//! it converts into an [`HttpError`] with the status that says so. It is
+//! here, below both, so that the receivers need not import the parser.
+//!
 //! ```
 //! use waitress::http::error::HttpError;
 //!
@@ -18,6 +22,9 @@
 #![forbid(unsafe_code)]
 
 use std::fmt;
+use std::io;
+
+use crate::http::uri;
 
 /// An HTTP error response the server produces on its own.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -124,6 +131,178 @@ pub fn reason_phrase(status: u16) -> &'static str {
         _ => "",
     }
 }
+
+// ANCHOR: parse_error
+/// Why a request was refused, with the status that says so.
+///
+/// ```
+/// use waitress::http::error::HttpError;
+/// use waitress::http::parser::ParseError;
+///
+/// let error = HttpError::from(ParseError::InvalidContentLength);
+/// assert_eq!(error.status, 400);
+/// assert_eq!(error.detail, "Content-Length is invalid");
+/// assert_eq!(ParseError::UnsupportedVersion.status(), 505);
+/// ```
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ParseError {
+    /// 400: a LF not preceded by CR (CVE-2019-16785).
+    BareLineFeed,
+    /// 400: a CR not followed by LF (CVE-2019-16785).
+    BareCarriageReturn,
+    /// 400: the request line is not `method SP target SP version`.
+    InvalidRequestLine,
+    /// 400: the target holds a control character or a byte above 0x7E, or
+    /// has none of the four forms.
+    InvalidTarget,
+    /// 400: an absolute-form target whose authority is not a valid
+    /// `host[:port]` (RFC 9110 §4.2), and the reason.
+    InvalidAuthority(uri::AuthorityError),
+    /// 400: `*` is the target of a method other than OPTIONS.
+    AsteriskFormNotAllowed,
+    /// 400: CONNECT without an authority-form target (`host:port`).
+    AuthorityFormRequired,
+    /// 400: the version is not `HTTP/` DIGIT `.` DIGIT.
+    InvalidVersion,
+    /// 505: a major version other than 1.
+    UnsupportedVersion,
+    /// 501: CONNECT: this server cannot open tunnels.
+    ConnectNotSupported,
+    /// 414: the request line alone reaches `max_header_size`.
+    RequestLineTooLong {
+        /// `max_header_size`.
+        limit: usize,
+    },
+    /// 431: the request line and header section reach `max_header_size`.
+    HeaderSectionTooLarge {
+        /// `max_header_size`.
+        limit: usize,
+    },
+    /// 400: a header line without a colon, or a name that is not a token.
+    InvalidHeaderName,
+    /// 400: whitespace between a field name and its colon (RUSTSEC-2020-0031).
+    WhitespaceBeforeColon,
+    /// 400: a line starting with SP or HTAB (obs-fold, RFC 9112 §5.2).
+    ObsoleteLineFolding,
+    /// 400: a control character (other than HTAB) in a field value.
+    InvalidHeaderValue,
+    /// 400: an HTTP/1.1 request without Host (RFC 9112 §3.2).
+    MissingHost,
+    /// 400: Host, Content-Type (or a differing Content-Length) twice.
+    DuplicateHeader(&'static str),
+    /// 400: a Host value that is not `uri-host [":" port]`.
+    InvalidHost,
+    /// 400: a Content-Length that is not plain ASCII digits fitting a u64
+    /// (CVE-2019-16792, CVE-2022-24761).
+    InvalidContentLength,
+    /// 413: the body reaches `max_body_size`.
+    BodyTooLarge {
+        /// `max_body_size`.
+        limit: u64,
+    },
+    /// 400: Transfer-Encoding on an HTTP/1.0 request (RFC 9112 §6.1).
+    TransferEncodingInHttp10,
+    /// 501: a transfer coding other than chunked (CVE-2019-16786).
+    UnsupportedTransferCoding,
+    /// 400: chunked is not the last coding, appears twice, or the list is
+    /// empty (RFC 9112 §6.3).
+    InvalidTransferEncoding,
+    /// 417: an Expect value other than `100-continue`.
+    UnsupportedExpectation,
+    /// 400: a chunk size that is not hex digits, or is followed by
+    /// something other than CRLF, `;` or whitespace before `;`.
+    InvalidChunkSize,
+    /// 400: a chunk size of more than 16 hex digits (it could not fit in 64
+    /// bits, RFC 9112 §7.1).
+    ChunkSizeTooLarge,
+    /// 400: a chunk extension outside the RFC 9112 §7.1.1 grammar.
+    InvalidChunkExtension,
+    /// 400: chunk extensions longer in total than
+    /// [`crate::http::receiver::MAX_CHUNK_EXTENSIONS_SIZE`].
+    ChunkExtensionsTooLarge,
+    /// 400: chunk data not followed by exactly CRLF.
+    ChunkNotTerminated,
+    /// 431: the trailer section reaches `max_header_size`.
+    TrailerSectionTooLarge {
+        /// `max_header_size`.
+        limit: usize,
+    },
+    /// 500: the body could not be stored (a temporary file failed).
+    BodyStorage(String),
+}
+
+impl ParseError {
+    /// The HTTP status that answers this error.
+    pub fn status(&self) -> u16 {
+        use ParseError::*;
+        match self {
+            RequestLineTooLong { .. } => 414,
+            HeaderSectionTooLarge { .. } | TrailerSectionTooLarge { .. } => 431,
+            BodyTooLarge { .. } => 413,
+            UnsupportedVersion => 505,
+            ConnectNotSupported | UnsupportedTransferCoding => 501,
+            UnsupportedExpectation => 417,
+            BodyStorage(_) => 500,
+            _ => 400,
+        }
+    }
+}
+
+impl fmt::Display for ParseError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        use ParseError::*;
+        match self {
+            BareLineFeed | BareCarriageReturn => f.write_str("Bare CR or LF found in HTTP message"),
+            InvalidRequestLine => f.write_str("Start line is invalid"),
+            InvalidTarget => f.write_str("Request target is invalid"),
+            InvalidAuthority(reason) => write!(f, "Request target authority is invalid: {reason}"),
+            AsteriskFormNotAllowed => f.write_str("Target * is only allowed for OPTIONS"),
+            AuthorityFormRequired => f.write_str("CONNECT requires a host:port target"),
+            InvalidVersion => f.write_str("HTTP version is invalid"),
+            UnsupportedVersion => f.write_str("Only HTTP/1.x is supported"),
+            ConnectNotSupported => f.write_str("CONNECT is not supported"),
+            RequestLineTooLong { limit } => write!(f, "request line exceeds max_header of {limit}"),
+            HeaderSectionTooLarge { limit } => write!(f, "exceeds max_header of {limit}"),
+            InvalidHeaderName => f.write_str("Invalid header"),
+            WhitespaceBeforeColon => f.write_str("Invalid header: whitespace before colon"),
+            ObsoleteLineFolding => f.write_str("Invalid header: obsolete line folding"),
+            InvalidHeaderValue => f.write_str("Invalid header value"),
+            MissingHost => f.write_str("Host header is missing"),
+            DuplicateHeader(name) => write!(f, "Duplicate header: {name}"),
+            InvalidHost => f.write_str("Host header is invalid"),
+            InvalidContentLength => f.write_str("Content-Length is invalid"),
+            BodyTooLarge { limit } => write!(f, "exceeds max_body of {limit}"),
+            TransferEncodingInHttp10 => f.write_str("Transfer-Encoding is not allowed in HTTP/1.0"),
+            UnsupportedTransferCoding => {
+                f.write_str("Transfer-Encoding requested is not supported.")
+            }
+            InvalidTransferEncoding => f.write_str("Transfer-Encoding is invalid"),
+            UnsupportedExpectation => f.write_str("Only Expect: 100-continue is supported"),
+            InvalidChunkSize => f.write_str("Invalid chunk size"),
+            ChunkSizeTooLarge => f.write_str("Chunk size is too large"),
+            InvalidChunkExtension => f.write_str("Invalid chunk extension"),
+            ChunkExtensionsTooLarge => f.write_str("Chunk extensions are too long"),
+            ChunkNotTerminated => f.write_str("Chunk not properly terminated"),
+            TrailerSectionTooLarge { limit } => write!(f, "trailers exceed max_header of {limit}"),
+            BodyStorage(reason) => write!(f, "could not store the request body: {reason}"),
+        }
+    }
+}
+
+impl std::error::Error for ParseError {}
+
+impl From<ParseError> for HttpError {
+    fn from(error: ParseError) -> HttpError {
+        HttpError::new(error.status(), error.to_string())
+    }
+}
+
+impl From<io::Error> for ParseError {
+    fn from(error: io::Error) -> ParseError {
+        ParseError::BodyStorage(error.to_string())
+    }
+}
+// ANCHOR_END: parse_error
 
 #[cfg(test)]
 mod tests {

@@ -30,11 +30,11 @@
 
 use std::io;
 
-use crate::gateway::Input;
 use crate::http::buffers::{OverflowableBuffer, extend_bounded};
-use crate::http::parser::{
-    FIELD_VALUE_CHAR, Limits, ParseError, TCHAR, find_byte, parse_field_line,
-};
+use crate::http::error::ParseError;
+use crate::http::grammar::{FIELD_VALUE_CHAR, TCHAR, find_byte, parse_field_line};
+use crate::http::input::Input;
+use crate::http::limits::Limits;
 
 /// How many bytes of chunk extensions one body may carry in total. They are
 /// validated and then thrown away, so there is no reason to read more.
