@@ -1,6 +1,6 @@
-//! `unsafe` lives in one module, `src/io/sys.rs`, and every `unsafe` block there
-//! says why it is sound in a `// SAFETY:` comment; every other source file
-//! forbids it.
+//! `unsafe` lives in one module, `src/io/sys/` (one file per concern), and
+//! every `unsafe` block there says why it is sound in a `// SAFETY:` comment;
+//! every other source file forbids it.
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -37,7 +37,7 @@ fn only_the_sys_module_contains_unsafe() {
     let src = Path::new(env!("CARGO_MANIFEST_DIR")).join("src");
     for file in rust_files(&src) {
         let relative = file.strip_prefix(&src).unwrap();
-        if relative.starts_with("io/sys") || relative.ends_with("io/sys.rs") {
+        if relative.starts_with("io/sys") {
             continue; // the FFI: checked by the test below
         }
         if relative == Path::new("lib.rs") || relative == Path::new("io/mod.rs") {
@@ -72,19 +72,40 @@ fn only_the_sys_module_contains_unsafe() {
 
 #[test]
 fn every_unsafe_block_in_sys_has_a_safety_comment() {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/io/sys.rs");
-    let source = fs::read_to_string(path).unwrap();
-    let lines: Vec<&str> = source.lines().collect();
-    for (index, line) in unsafe_lines(&source) {
-        if line.trim_start().starts_with("unsafe extern") || line.contains("unsafe fn") {
-            continue; // declarations: their callers carry the SAFETY comments
-        }
-        let preceding = lines[index.saturating_sub(4)..index].join("\n");
+    let sys = Path::new(env!("CARGO_MANIFEST_DIR")).join("src/io/sys");
+    let files = rust_files(&sys);
+    assert!(
+        files.iter().any(|file| file.ends_with("mod.rs")),
+        "{} has no mod.rs",
+        sys.display()
+    );
+    for file in files {
+        let source = fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = source.lines().collect();
+        let unsafe_lines = unsafe_lines(&source);
+        // A file with unsafe code says so at its top; one without forbids it.
+        let attribute = if unsafe_lines.is_empty() {
+            "#![forbid(unsafe_code)]"
+        } else {
+            "#![allow(unsafe_code)]"
+        };
         assert!(
-            preceding.contains("// SAFETY:"),
-            "line {}: unsafe without a SAFETY comment",
-            index + 1
+            source.contains(attribute),
+            "{} must say {attribute}",
+            file.display()
         );
+        for (index, line) in unsafe_lines {
+            if line.trim_start().starts_with("unsafe extern") || line.contains("unsafe fn") {
+                continue; // declarations: their callers carry the SAFETY comments
+            }
+            let preceding = lines[index.saturating_sub(4)..index].join("\n");
+            assert!(
+                preceding.contains("// SAFETY:"),
+                "{}:{}: unsafe without a SAFETY comment",
+                file.display(),
+                index + 1
+            );
+        }
     }
 }
 

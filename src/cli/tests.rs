@@ -1,4 +1,6 @@
 //! The command line's rules: flags, `--config`, `--help`, the app choice.
+#![forbid(unsafe_code)]
+
 use super::*;
 use crate::config::OPTIONS;
 
