@@ -1,20 +1,13 @@
 //! The application's side of the contract: the [`Application`] trait, the
 //! [`StartResponse`] callable it is given, and the types they exchange
-//! ([`AppResult`], [`AppError`], [`Headers`]).
+//! ([`AppResult`], [`Headers`]; [`AppError`] is defined with the body,
+//! whose chunks may carry one).
 //!
 //! These are the signatures a reader of PEP 3333 looks for first; the rules
 //! behind `start_response` are in `start_response.rs`, the body in `body.rs`.
 #![forbid(unsafe_code)]
 
-use super::{Body, Environ};
-// Only for a doc link: `StartResponse` names the type that holds its rules.
-#[cfg(doc)]
-use super::ResponseStart;
-
-/// What an application returns when it fails: any error, boxed. `?` converts
-/// every `std::error::Error` into it. The server answers it with a 500 when no
-/// headers were sent yet, and closes the connection otherwise.
-pub type AppError = Box<dyn std::error::Error + Send + Sync + 'static>;
+use super::{AppError, Body, Environ};
 
 /// What an application returns: the response body, or an error.
 pub type AppResult = Result<Body, AppError>;
@@ -62,7 +55,7 @@ where
 /// PEP 3333's `start_response` callable and the `write` callable it returns.
 ///
 /// The server's implementation (and the test client's) enforce PEP 3333's
-/// rules, listed on [`ResponseStart`]. A middleware implements this trait to
+/// rules, listed on [`ResponseStart`](super::ResponseStart). A middleware implements this trait to
 /// see or change what the application it wraps starts.
 pub trait StartResponse {
     /// Begins the response: a status such as `"200 OK"` and the headers.

@@ -11,7 +11,10 @@ use std::borrow::Cow;
 use std::fmt;
 use std::io::{self, Read, Seek, SeekFrom};
 
-use super::AppError;
+/// What an application returns when it fails: any error, boxed. `?` converts
+/// every `std::error::Error` into it. The server answers it with a 500 when no
+/// headers were sent yet, and closes the connection otherwise.
+pub type AppError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
 /// One piece of a response body, or the error that cut it short.
 pub type Chunk = Result<Vec<u8>, AppError>;

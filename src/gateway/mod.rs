@@ -48,9 +48,9 @@ mod errors;
 mod start_response;
 pub mod testing;
 
-pub use app::{AppError, AppResult, Application, Headers, StartResponse, headers};
+pub use app::{AppResult, Application, Headers, StartResponse, headers};
 pub(crate) use body::BodyKind;
-pub use body::{Body, Chunk, DEFAULT_BLOCK_SIZE};
+pub use body::{AppError, Body, Chunk, DEFAULT_BLOCK_SIZE};
 pub use environ::{ClientDisconnected, Environ, RequestInfo};
 pub use errors::Errors;
 pub use start_response::{ResponseError, ResponseStart};

@@ -44,10 +44,9 @@ use crate::task::{ErrorTask, TaskContext};
 use crate::task::failure::is_disconnect;
 
 use super::channel_task::ChannelTask;
-use super::connection::{
-    Connection, ConnectionInfo, ConnectionState, Next, Queued, ServerContext, Stream, lock,
-};
+use super::connection::{Connection, ConnectionState, Next, Queued, ServerContext, lock};
 use super::output::Output;
+use super::stream::{ConnectionInfo, Stream};
 use super::waker::Token;
 
 /// `HTTP/1.1 100 Continue`, the interim response to `Expect: 100-continue`.

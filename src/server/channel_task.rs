@@ -17,9 +17,8 @@ use crate::task::{ErrorTask, PausedResponse, Progress, ResponseOutput, TaskReque
 
 use crate::task::failure::panic_message;
 
-use super::connection::{
-    Connection, ConnectionInfo, ConnectionState, Queued, ServerContext, lock, wake,
-};
+use super::connection::{Connection, ConnectionState, Queued, ServerContext, lock, wake};
+use super::stream::ConnectionInfo;
 
 // ANCHOR: channel_task
 /// The dispatcher's unit of work: answer a channel's queued requests, in

@@ -11,12 +11,35 @@ use std::sync::{Arc, PoisonError};
 use std::time::{Duration, Instant};
 
 use crate::io::sys::{self, Events, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, Poller, Signal};
+use crate::server::Server;
 use crate::server::channel::Channel;
-use crate::server::connection::{ConnectionInfo, Next, Stream};
+use crate::server::connection::Next;
+use crate::server::listeners::ListenAddress;
+use crate::server::stream::{ConnectionInfo, Stream};
 use crate::server::waker::Token;
-use crate::server::{ListenAddress, Server, WORKER_EXIT_GRACE};
 
 mod accept;
+
+/// The least time a stopping server gives its worker threads to exit, even
+/// after a second signal or once `shutdown_timeout` has run out: enough for
+/// idle workers to wake and leave, too little to wait for a busy one.
+const WORKER_EXIT_GRACE: Duration = Duration::from_millis(100);
+
+impl Server {
+    // ANCHOR: run
+    /// Runs the poll loop until the server is shut down, then waits (up to
+    /// the `shutdown_timeout` adjustment, 30 s by default) for requests in
+    /// flight and stops the workers. After a second SIGINT or SIGTERM it
+    /// returns at once, leaving behind any worker still inside the
+    /// application (a thread cannot be killed; the process can exit).
+    pub fn run(self) -> io::Result<()> {
+        let mut io_loop = IoLoop::new(self)?;
+        let result = io_loop.run();
+        io_loop.finish();
+        result
+    }
+    // ANCHOR_END: run
+}
 
 /// What a key the poller reports stands for: the trigger and the
 /// listeners take keys from the top of the range, channels their slot.

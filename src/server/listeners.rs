@@ -2,16 +2,38 @@
 //! for, and accepting one connection.
 #![forbid(unsafe_code)]
 
+use std::fmt;
 use std::io;
+use std::net::SocketAddr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
 use std::os::unix::net::UnixListener;
 use std::path::Path;
+use std::path::PathBuf;
 
 use crate::config::{Adjustments, PreboundSocket};
 use crate::io::sys::{self, Listener};
 use crate::logging::Logger;
-use crate::server::ListenAddress;
-use crate::server::connection::{ConnectionInfo, Stream};
+use crate::server::stream::{ConnectionInfo, Stream};
+
+/// Where a server listens.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum ListenAddress {
+    /// A TCP address (with the real port when 0 was asked for).
+    Tcp(SocketAddr),
+    /// A Unix domain socket's path.
+    Unix(PathBuf),
+}
+
+impl fmt::Display for ListenAddress {
+    /// `http://127.0.0.1:8080`, `http://[::1]:8080` or `http://unix:/path`,
+    /// as Waitress prints them.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            ListenAddress::Tcp(address) => write!(f, "http://{address}"),
+            ListenAddress::Unix(path) => write!(f, "http://unix:{}", path.display()),
+        }
+    }
+}
 
 /// Accepts one connection, made nonblocking, with what the environ needs
 /// to know about it.

@@ -34,12 +34,11 @@ mod connection;
 mod io_loop;
 mod listeners;
 mod output;
+mod stream;
 mod waker;
 
 use std::fmt;
 use std::io;
-use std::net::SocketAddr;
-use std::path::PathBuf;
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
@@ -54,38 +53,13 @@ use crate::logging::Logger;
 use crate::pool::{Dispatcher, ThreadedTaskDispatcher};
 use crate::task::TaskContext;
 use connection::ServerContext;
-use io_loop::IoLoop;
+pub use listeners::ListenAddress;
 use listeners::bind_listeners;
 use waker::IoWaker;
-
-/// The least time a stopping server gives its worker threads to exit, even
-/// after a second signal or once `shutdown_timeout` has run out: enough for
-/// idle workers to wake and leave, too little to wait for a busy one.
-const WORKER_EXIT_GRACE: Duration = Duration::from_millis(100);
 
 /// How long the I/O thread keeps looking for work before it sleeps, unless
 /// [`ServerBuilder::io_spin`] says otherwise.
 pub const DEFAULT_IO_SPIN: Duration = Duration::from_micros(50);
-
-/// Where a server listens.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum ListenAddress {
-    /// A TCP address (with the real port when 0 was asked for).
-    Tcp(SocketAddr),
-    /// A Unix domain socket's path.
-    Unix(PathBuf),
-}
-
-impl fmt::Display for ListenAddress {
-    /// `http://127.0.0.1:8080`, `http://[::1]:8080` or `http://unix:/path`,
-    /// as Waitress prints them.
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            ListenAddress::Tcp(address) => write!(f, "http://{address}"),
-            ListenAddress::Unix(path) => write!(f, "http://unix:{}", path.display()),
-        }
-    }
-}
 
 /// Stops a running server from any thread: it stops accepting, answers the
 /// requests already received (each last response saying `Connection:
@@ -315,18 +289,4 @@ impl Server {
     pub fn install_signal_handlers(&self) -> io::Result<()> {
         sys::install_shutdown_signals(self.waker.trigger.write_fd())
     }
-
-    // ANCHOR: run
-    /// Runs the poll loop until the server is shut down, then waits (up to
-    /// the `shutdown_timeout` adjustment, 30 s by default) for requests in
-    /// flight and stops the workers. After a second SIGINT or SIGTERM it
-    /// returns at once, leaving behind any worker still inside the
-    /// application (a thread cannot be killed; the process can exit).
-    pub fn run(self) -> io::Result<()> {
-        let mut io_loop = IoLoop::new(self)?;
-        let result = io_loop.run();
-        io_loop.finish();
-        result
-    }
-    // ANCHOR_END: run
 }

@@ -7,7 +7,7 @@ use std::io::{self, Read};
 
 use crate::http::buffers::OverflowableBuffer;
 
-use super::connection::Stream;
+use super::stream::Stream;
 
 // ANCHOR: output
 /// The bytes and files a channel still has to send, in order.

@@ -10,16 +10,12 @@ use std::any::Any;
 use std::fmt::Write as _;
 use std::io;
 
-use super::wsgi_task::RestOfBody;
 use crate::gateway::AppError;
 
-/// Why an application run failed, or (`paused`) why it stopped early.
+/// Why an application run failed.
 pub(super) struct Failure {
     pub(super) message: String,
     pub(super) client_gone: bool,
-    /// Not a failure: the output is full and the response pauses with this
-    /// left to send.
-    pub(super) paused: Option<Box<RestOfBody>>,
 }
 
 impl From<AppError> for Failure {
@@ -40,7 +36,6 @@ impl Failure {
         Failure {
             message,
             client_gone,
-            paused: None,
         }
     }
 
@@ -55,15 +50,6 @@ impl Failure {
         Failure {
             message: format!("the application panicked{when}: {text}"),
             client_gone: false,
-            paused: None,
-        }
-    }
-
-    pub(super) fn pause(rest: RestOfBody) -> Failure {
-        Failure {
-            message: String::new(),
-            client_gone: false,
-            paused: Some(Box::new(rest)),
         }
     }
 }

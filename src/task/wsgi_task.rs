@@ -191,27 +191,22 @@ fn go_on(
     rest: Result<RestOfBody, Failure>,
     may_pause: bool,
 ) -> Progress {
-    let result = rest.and_then(
-        |mut rest| match send_rest(&mut rest, &mut writer, may_pause) {
+    let result = match rest {
+        Err(failure) => Err(failure),
+        Ok(mut rest) => match send_rest(&mut rest, &mut writer, may_pause) {
             Ok(true) => drop_caught(rest, CLOSING_BODY),
-            Ok(false) => Err(Failure::pause(rest)),
+            Ok(false) => {
+                return Progress::Paused(Box::new(PausedResponse {
+                    environ: DropGuard(Some(environ)),
+                    state: writer.state,
+                    rest: DropGuard(Some(rest)),
+                }));
+            }
             Err(failure) => {
                 let _ = drop_caught(rest, CLOSING_BODY); // the first failure is the one to report
                 Err(failure)
             }
         },
-    );
-    let result = match result {
-        Err(Failure {
-            paused: Some(rest), ..
-        }) => {
-            return Progress::Paused(Box::new(PausedResponse {
-                environ: DropGuard(Some(environ)),
-                state: writer.state,
-                rest: DropGuard(Some(*rest)),
-            }));
-        }
-        other => other,
     };
     // For the log: the target as the client sent it (read only on failure).
     let path = |environ: &Environ| environ.get("REQUEST_URI").unwrap_or("").to_string();

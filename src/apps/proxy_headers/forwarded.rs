@@ -9,7 +9,8 @@
 #![forbid(unsafe_code)]
 
 use super::addresses::{split_address, strip_brackets, trim_ows};
-use super::{LOG_TARGET, MalformedProxyHeader, ProxyHeader, undquote};
+use super::header::ProxyHeader;
+use super::{LOG_TARGET, MalformedProxyHeader, undquote};
 use crate::gateway::Environ;
 use crate::logging::Logger;
 

@@ -62,6 +62,7 @@
 mod addresses;
 mod config;
 mod forwarded;
+mod header;
 mod quoted_string;
 
 use std::fmt;
@@ -71,7 +72,8 @@ use crate::gateway::{AppResult, Application, Body, Environ, StartResponse, heade
 use crate::http::error::HttpError;
 use crate::logging::Logger;
 
-pub use config::{ProxyConfig, ProxyHeader};
+pub use config::ProxyConfig;
+pub use header::ProxyHeader;
 pub use quoted_string::{InvalidQuoting, undquote};
 
 /// The logger the middleware's warnings go to (Waitress's `waitress` logger).

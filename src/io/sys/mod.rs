@@ -158,8 +158,6 @@ mod platform {
 }
 // ANCHOR_END: platform
 
-use platform::NfdsT;
-
 /// `socklen_t` is 32 bits unsigned on every platform we build on.
 type SockLen = u32;
 
@@ -167,11 +165,10 @@ type SockLen = u32;
 /// The C functions, declared as the C headers do. Calling any of them is
 /// `unsafe`: the compiler cannot check pointers and lengths we pass to C.
 mod ffi {
-    use super::{NfdsT, PollFd, SockLen};
+    use super::SockLen;
     use std::ffi::{c_int, c_void};
 
     unsafe extern "C" {
-        pub fn poll(fds: *mut PollFd, nfds: NfdsT, timeout: c_int) -> c_int;
         pub fn socket(domain: c_int, kind: c_int, protocol: c_int) -> c_int;
         pub fn bind(fd: c_int, address: *const c_void, length: SockLen) -> c_int;
         pub fn listen(fd: c_int, backlog: c_int) -> c_int;

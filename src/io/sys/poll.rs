@@ -12,8 +12,20 @@ use std::os::fd::RawFd;
 use std::time::{Duration, Instant};
 
 use super::Events;
-use super::ffi;
 use super::platform::NfdsT;
+
+// ANCHOR: poll_ffi
+/// `poll(2)`, declared beside the struct it takes (the other C functions
+/// are in the module's `ffi` block).
+mod ffi {
+    use super::{NfdsT, PollFd};
+    use std::ffi::c_int;
+
+    unsafe extern "C" {
+        pub fn poll(fds: *mut PollFd, nfds: NfdsT, timeout: c_int) -> c_int;
+    }
+}
+// ANCHOR_END: poll_ffi
 
 /// One entry of the `poll(2)` set: a descriptor, the events to wait for,
 /// and the events that happened. Laid out exactly like C's `struct pollfd`,
