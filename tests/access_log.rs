@@ -2,16 +2,16 @@
 //! fixed clock), what it counts, what it logs when the application fails,
 //! and that over a real socket the line is written when the response ends.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod support;
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
+use support::TestServer;
+
 use waitress::apps::access_log::{AccessLog, LogFormat};
-use waitress::config::Adjustments;
 use waitress::gateway::testing::TestRequest;
 use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
-use waitress::logging::{Level, Logger, MemoryLog};
-use waitress::server::{ListenAddress, ServerBuilder};
+use waitress::logging::MemoryLog;
 
 /// 1994-11-06 08:49:37 UTC, the date of RFC 9110's examples.
 fn fixed_clock() -> SystemTime {
@@ -210,36 +210,12 @@ fn over_a_socket_each_response_is_one_line_after_it_ends() {
     let files = waitress::apps::StaticFiles::new(&root).unwrap();
     let lines = MemoryLog::default();
     let app = AccessLog::new(files, lines.clone()).format(LogFormat::Timed);
-    let adjustments = Adjustments::builder()
-        .listen("127.0.0.1:0")
-        .threads(2)
-        .build()
-        .unwrap();
-    let (logger, _) = Logger::memory(Level::Debug);
-    let server = ServerBuilder::new(app, adjustments)
-        .logger(logger)
-        .build()
-        .unwrap();
-    let ListenAddress::Tcp(address) = server.addresses()[0].clone() else {
-        panic!("a TCP address");
-    };
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || server.run());
-
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-        .write_all(
-            b"GET /big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: raw\r\nConnection: close\r\n\r\n",
-        )
-        .unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
+    let server = TestServer::start(app, |b| b.threads(2));
+    let response = server.exchange(
+        b"GET /big.bin HTTP/1.1\r\nHost: x\r\nUser-Agent: raw\r\nConnection: close\r\n\r\n",
+    );
     assert!(response.len() > 2_000_000);
-    handle.shutdown();
-    thread.join().unwrap().unwrap();
+    server.stop();
 
     let contents = lines.contents();
     let (combined, _micros) = split_duration(&contents);

@@ -2,20 +2,15 @@
 //! name a file that exists and, when it names an anchor, an anchor that the
 //! file marks with `ANCHOR:` / `ANCHOR_END:`.
 
+mod support;
+
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use support::rust_files;
+
 fn markdown_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).expect("book/src exists") {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(markdown_files(&path));
-        } else if path.extension().is_some_and(|e| e == "md") {
-            files.push(path);
-        }
-    }
-    files
+    support::files_with_extension(dir, "md")
 }
 
 /// Every `{{#include PATH}}` or `{{#include PATH:ANCHOR}}` (also
@@ -109,19 +104,6 @@ fn the_include_checker_notices_a_missing_anchor() {
 // ---------------------------------------------------------------------------
 // `cargo test FILTER` commands in the book match a test.
 // ---------------------------------------------------------------------------
-
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).expect("the directory exists") {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
-}
 
 /// The tests a source file defines, by the name `cargo test -- --list`
 /// shows: `prefix` (the module path of the file, `parser::` for

@@ -3,79 +3,39 @@
 //! download) and Python's `http.client`. The server runs in-process on
 //! 127.0.0.1:0; every client has a time limit.
 //!
-//! Without the tool a test prints a note and passes, except under CI
-//! (`CI=true`), where a missing tool is a failure: CI must run them.
+//! Each test needs its tool, so each is `#[ignore]`d: `cargo test` lists
+//! them as ignored rather than passing them unrun. CI (`.ci/run`) installs
+//! curl and python3 and runs them with `cargo test --test clients --
+//! --ignored`; run with `--ignored`, a test fails if its tool is missing.
 
-use std::io::Read;
-use std::net::SocketAddr;
-use std::path::PathBuf;
+mod support;
+
 use std::process::{Command, Output, Stdio};
-use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
+use support::{TempDir, TestServer, run_with_timeout};
 use waitress::apps::{StaticFiles, echo};
-use waitress::config::Adjustments;
 use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
-use waitress::logging::{Level, Logger, MemoryLog};
-use waitress::server::{ListenAddress, ServerBuilder, ServerHandle};
 
 const TIMEOUT: Duration = Duration::from_secs(20);
 
-/// Whether `tool` can run; under CI its absence fails the test.
-fn have(tool: &str) -> bool {
+/// Fails the test, naming the package to install, unless `tool` runs.
+fn require(tool: &str, package: &str) {
     let found = Command::new(tool)
         .arg("--version")
         .stdout(Stdio::null())
         .stderr(Stdio::null())
         .status()
         .is_ok_and(|status| status.success());
-    if !found {
-        if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("{tool} is required under CI (CI=true) but is not installed");
-        }
-        eprintln!("note: {tool} is not installed; skipping this test");
-    }
-    found
+    assert!(
+        found,
+        "{tool} is not installed (apt-get install {package}): this test cannot run"
+    );
 }
 
 /// Runs a command to its end, killing it after [`TIMEOUT`].
 fn run(command: &mut Command) -> Output {
-    let mut child = command
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    // Drain both pipes on threads so that a chatty child cannot block.
-    let mut stdout = child.stdout.take().unwrap();
-    let mut stderr = child.stderr.take().unwrap();
-    let out = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stdout.read_to_end(&mut bytes);
-        bytes
-    });
-    let err = std::thread::spawn(move || {
-        let mut bytes = Vec::new();
-        let _ = stderr.read_to_end(&mut bytes);
-        bytes
-    });
-    let deadline = Instant::now() + TIMEOUT;
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            let _ = child.wait();
-            panic!("{command:?} did not finish in {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    Output {
-        status,
-        stdout: out.join().unwrap(),
-        stderr: err.join().unwrap(),
-    }
+    run_with_timeout(command, TIMEOUT)
 }
 
 /// 1 MiB of a pattern a short or shifted transfer cannot reproduce.
@@ -123,59 +83,26 @@ impl Application for Routes {
     }
 }
 
+/// The server under test, serving [`Routes`] with files from a directory
+/// of its own.
 struct Peer {
-    address: SocketAddr,
-    handle: ServerHandle,
-    thread: Option<JoinHandle<std::io::Result<()>>>,
-    dir: PathBuf,
-    _log: MemoryLog,
+    server: TestServer,
+    dir: TempDir,
 }
 
 impl Peer {
     fn start(name: &str) -> Peer {
-        let dir =
-            std::env::temp_dir().join(format!("waitress-clients-{}-{name}", std::process::id()));
-        let _ = std::fs::remove_dir_all(&dir);
+        let dir = TempDir::new(&format!("clients-{name}"));
         std::fs::create_dir_all(dir.join("www")).unwrap();
         std::fs::write(dir.join("www/data.bin"), pattern(100_000)).unwrap();
         std::fs::write(dir.join("www/half.bin"), pattern(512 * 1024)).unwrap();
         let files = StaticFiles::new(dir.join("www")).unwrap();
-        let adjustments = Adjustments::builder()
-            .listen("127.0.0.1:0")
-            .threads(4)
-            .build()
-            .unwrap();
-        let (logger, log) = Logger::memory(Level::Debug);
-        let server = ServerBuilder::new(Routes { files }, adjustments)
-            .logger(logger)
-            .build()
-            .unwrap();
-        let ListenAddress::Tcp(address) = server.addresses()[0].clone() else {
-            panic!("a TCP address");
-        };
-        let handle = server.handle();
-        let thread = Some(std::thread::spawn(move || server.run()));
-        Peer {
-            address,
-            handle,
-            thread,
-            dir,
-            _log: log,
-        }
+        let server = TestServer::start(Routes { files }, |b| b);
+        Peer { server, dir }
     }
 
     fn url(&self, path: &str) -> String {
-        format!("http://{}{path}", self.address)
-    }
-}
-
-impl Drop for Peer {
-    fn drop(&mut self) {
-        self.handle.shutdown();
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        let _ = std::fs::remove_dir_all(&self.dir);
+        self.server.url(path)
     }
 }
 
@@ -196,10 +123,9 @@ fn text(bytes: &[u8]) -> String {
 }
 
 #[test]
+#[ignore = "needs curl: apt-get install curl; run with --ignored"]
 fn curl_http_1_0_and_1_1() {
-    if !have("curl") {
-        return;
-    }
+    require("curl", "curl");
     let peer = Peer::start("curl-versions");
     let output = curl(&["--http1.0", "--include", &peer.url("/files/data.bin")]);
     let response = text(&output.stdout);
@@ -241,10 +167,9 @@ fn curl_http_1_0_and_1_1() {
 }
 
 #[test]
+#[ignore = "needs curl: apt-get install curl; run with --ignored"]
 fn curl_reuses_one_connection_for_two_requests() {
-    if !have("curl") {
-        return;
-    }
+    require("curl", "curl");
     let peer = Peer::start("curl-keepalive");
     let output = curl(&["--verbose", &peer.url("/port"), &peer.url("/port")]);
     let ports = text(&output.stdout);
@@ -255,10 +180,9 @@ fn curl_reuses_one_connection_for_two_requests() {
 }
 
 #[test]
+#[ignore = "needs curl: apt-get install curl; run with --ignored"]
 fn curl_upload_with_expect_100_continue() {
-    if !have("curl") {
-        return;
-    }
+    require("curl", "curl");
     let peer = Peer::start("curl-expect");
     // 2 MiB: curl sends `Expect: 100-continue` by itself above 1 MiB; the
     // header is also given, so older and newer curls behave alike.
@@ -287,10 +211,9 @@ fn curl_upload_with_expect_100_continue() {
 }
 
 #[test]
+#[ignore = "needs curl: apt-get install curl; run with --ignored"]
 fn curl_chunked_upload() {
-    if !have("curl") {
-        return;
-    }
+    require("curl", "curl");
     let peer = Peer::start("curl-chunked");
     let upload = peer.dir.join("upload.bin");
     std::fs::write(&upload, pattern(300_000)).unwrap();
@@ -311,10 +234,9 @@ fn curl_chunked_upload() {
 }
 
 #[test]
+#[ignore = "needs curl: apt-get install curl; run with --ignored"]
 fn curl_slow_download_with_limit_rate() {
-    if !have("curl") {
-        return;
-    }
+    require("curl", "curl");
     let peer = Peer::start("curl-slow");
     // 512 KiB at 256 KiB/s: a reader slower than the server, which must
     // wait for it rather than drop data. (curl 7.88 enforces the rate
@@ -361,16 +283,15 @@ conn.close()
 "#;
 
 #[test]
+#[ignore = "needs python3: apt-get install python3; run with --ignored"]
 fn python_http_client() {
-    if !have("python3") {
-        return;
-    }
+    require("python3", "python3");
     let peer = Peer::start("python");
     let output = run(Command::new("python3").args([
         "-c",
         PYTHON_CLIENT,
-        &peer.address.ip().to_string(),
-        &peer.address.port().to_string(),
+        &peer.server.address.ip().to_string(),
+        &peer.server.address.port().to_string(),
     ]));
     let stdout = text(&output.stdout);
     assert!(output.status.success(), "{stdout}{}", text(&output.stderr));

@@ -5,12 +5,15 @@
 //! with a deadline. A test that fails therefore fails within seconds instead
 //! of hanging.
 
+mod support;
+
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, Receiver, RecvTimeoutError, Sender};
-use std::sync::{Arc, Barrier, Mutex};
+use std::sync::{Arc, Barrier};
 use std::thread;
 use std::time::{Duration, Instant};
 
+use support::{Gate, wait_until};
 use waitress::logging::{Level, Logger, MemoryLog};
 use waitress::pool::{Dispatcher, DispatcherStats, Task, ThreadedTaskDispatcher};
 
@@ -25,15 +28,6 @@ fn quiet_pool() -> (ThreadedTaskDispatcher, MemoryLog) {
     (pool, log)
 }
 
-/// Polls `condition` until it holds, failing the test after `PATIENCE`.
-fn wait_until(what: &str, mut condition: impl FnMut() -> bool) {
-    let deadline = Instant::now() + PATIENCE;
-    while !condition() {
-        assert!(Instant::now() < deadline, "timed out waiting until {what}");
-        thread::sleep(Duration::from_millis(1));
-    }
-}
-
 fn wait_for_stats(
     pool: &ThreadedTaskDispatcher,
     what: &str,
@@ -45,33 +39,6 @@ fn wait_for_stats(
         condition(&last)
     });
     last
-}
-
-/// A gate tasks block on until the test opens it.
-#[derive(Clone)]
-struct Gate(Arc<(Mutex<bool>, std::sync::Condvar)>);
-
-impl Gate {
-    fn new() -> Gate {
-        Gate(Arc::new((Mutex::new(false), std::sync::Condvar::new())))
-    }
-
-    fn wait(&self) {
-        let (open, changed) = &*self.0;
-        let mut open = open.lock().unwrap();
-        let deadline = Instant::now() + PATIENCE;
-        while !*open {
-            let left = deadline.saturating_duration_since(Instant::now());
-            assert!(!left.is_zero(), "gate never opened");
-            open = changed.wait_timeout(open, left).unwrap().0;
-        }
-    }
-
-    fn open(&self) {
-        let (open, changed) = &*self.0;
-        *open.lock().unwrap() = true;
-        changed.notify_all();
-    }
 }
 
 /// A task that reports `started` (when it begins), then waits at `gate`.

@@ -1,6 +1,8 @@
 //! The examples that need sockets: a custom dispatcher passed to the server,
 //! and a custom task on the thread pool.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::sync::Arc;
@@ -9,8 +11,9 @@ use std::time::Duration;
 
 use waitress::config::Adjustments;
 use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
-use waitress::server::{ListenAddress, ServerBuilder};
 use waitress::task::TaskContext;
+
+use support::TestServer;
 
 #[path = "../examples/custom_task.rs"]
 mod custom_task;
@@ -39,14 +42,6 @@ fn get(stream: &mut TcpStream, path: &str) -> String {
     String::from_utf8(body).unwrap()
 }
 
-fn connect(address: std::net::SocketAddr) -> TcpStream {
-    let stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream
-}
-
 #[test]
 fn a_monitored_dispatcher_passed_to_the_server_counts_its_tasks() {
     use monitored_dispatcher::{Counters, MonitoredDispatcher, counters_page};
@@ -56,20 +51,12 @@ fn a_monitored_dispatcher_passed_to_the_server_counts_its_tasks() {
         counters: Arc::clone(&counters),
     });
     dispatcher.set_thread_count(8);
-    let adjustments = Adjustments::builder()
-        .listen("127.0.0.1:0")
-        .build()
-        .unwrap();
-    let server = ServerBuilder::new(counters_page(Arc::clone(&counters)), adjustments)
-        .dispatcher(dispatcher.clone())
-        .build()
-        .unwrap();
-    let ListenAddress::Tcp(address) = server.addresses()[0].clone() else {
-        unreachable!()
-    };
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || server.run());
-    let mut stream = connect(address);
+    let server = TestServer::start_with(
+        counters_page(Arc::clone(&counters)),
+        |_| Adjustments::builder().listen("127.0.0.1:0"),
+        |builder| builder.dispatcher(dispatcher.clone()),
+    );
+    let mut stream = server.connect();
     for _ in 0..3 {
         get(&mut stream, "/");
     }
@@ -78,8 +65,7 @@ fn a_monitored_dispatcher_passed_to_the_server_counts_its_tasks() {
     // finishing (its response went out before its worker counted it).
     assert!(page.starts_with("queued 4 completed "), "{page}");
     assert_eq!(dispatcher.inner.stats().threads, 8);
-    handle.shutdown();
-    thread.join().unwrap().unwrap();
+    server.stop();
     assert_eq!(counters.queued.load(Ordering::Relaxed), 4);
     assert_eq!(counters.completed.load(Ordering::Relaxed), 4);
 }
@@ -90,7 +76,7 @@ fn a_custom_task_answers_json_on_the_thread_pool() {
     let address = listener.local_addr().unwrap();
     let pool = ThreadedTaskDispatcher::new();
     pool.set_thread_count(2);
-    let mut client = connect(address);
+    let mut client = support::connect(address);
     let (stream, _) = listener.accept().unwrap();
     pool.add_task(Box::new(custom_task::JsonTask {
         stream,

@@ -2,16 +2,16 @@
 //! in-process with `TestRequest` (microseconds each), and once over a real
 //! socket through the server.
 
-use std::io::{Read, Write};
-use std::net::TcpStream;
+mod support;
+
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
 
+use support::{TestServer, exchange, split_response};
+
 use waitress::apps::StaticFiles;
-use waitress::config::Adjustments;
 use waitress::gateway::testing::{TestRequest, TestResponse};
 use waitress::http::date::format_http_date;
-use waitress::server::ListenAddress;
 
 /// A directory tree under the temp dir, removed on drop:
 ///
@@ -365,62 +365,25 @@ fn the_root_must_be_a_directory() {
     assert!(StaticFiles::new(fixture.root.join("missing")).is_err());
 }
 
-/// Sends raw bytes, reads to the end (the request asks to close).
-fn exchange(address: std::net::SocketAddr, request: &str) -> Vec<u8> {
-    let mut stream = TcpStream::connect(address).unwrap();
-    stream
-        .set_read_timeout(Some(Duration::from_secs(10)))
-        .unwrap();
-    stream.write_all(request.as_bytes()).unwrap();
-    let mut response = Vec::new();
-    stream.read_to_end(&mut response).unwrap();
-    response
-}
-
-fn split_response(response: &[u8]) -> (String, Vec<u8>) {
-    let end = response
-        .windows(4)
-        .position(|w| w == b"\r\n\r\n")
-        .expect("a complete head");
-    (
-        String::from_utf8_lossy(&response[..end]).into_owned(),
-        response[end + 4..].to_vec(),
-    )
-}
-
 #[test]
 fn over_a_socket_files_ranges_and_escapes_behave_the_same() {
     let fixture = Fixture::new("socket");
     // A file bigger than the output buffers, to stream it in blocks.
     let big: Vec<u8> = (0..3_000_000u32).map(|i| (i % 253) as u8).collect();
     std::fs::write(fixture.root.join("big.bin"), &big).unwrap();
-    let adjustments = Adjustments::builder()
-        .listen("127.0.0.1:0")
-        .threads(2)
-        .build()
-        .unwrap();
-    let (logger, _log) = waitress::logging::Logger::memory(waitress::logging::Level::Debug);
-    let server = waitress::server::ServerBuilder::new(fixture.app(), adjustments)
-        .logger(logger)
-        .build()
-        .unwrap();
-    let ListenAddress::Tcp(address) = server.addresses()[0].clone() else {
-        panic!("a TCP address");
-    };
-    let handle = server.handle();
-    let thread = std::thread::spawn(move || server.run());
+    let server = TestServer::start(fixture.app(), |b| b.threads(2));
 
     let (head, body) = split_response(&exchange(
-        address,
-        "GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        server.address,
+        b"GET /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     ));
     assert!(head.starts_with("HTTP/1.1 200 OK\r\n"), "{head}");
     assert!(head.contains("\r\nContent-Length: 3000000"), "{head}");
     assert!(body == big, "the whole file, byte for byte");
 
     let (head, body) = split_response(&exchange(
-        address,
-        "GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1000000-1000009\r\nConnection: close\r\n\r\n",
+        server.address,
+        b"GET /big.bin HTTP/1.1\r\nHost: x\r\nRange: bytes=1000000-1000009\r\nConnection: close\r\n\r\n",
     ));
     assert!(
         head.starts_with("HTTP/1.1 206 Partial Content\r\n"),
@@ -433,23 +396,20 @@ fn over_a_socket_files_ranges_and_escapes_behave_the_same() {
     assert_eq!(body, &big[1_000_000..1_000_010]);
 
     let (head, body) = split_response(&exchange(
-        address,
-        "HEAD /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
+        server.address,
+        b"HEAD /big.bin HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n",
     ));
     assert!(head.contains("\r\nContent-Length: 3000000"), "{head}");
     assert!(body.is_empty(), "HEAD has no body");
 
     // The raw request line, not a client's normalised one.
     for target in ["/../secret.txt", "/%2e%2e/secret.txt", "/outside"] {
-        let response = exchange(
-            address,
-            &format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"),
-        );
+        let request = format!("GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
+        let response = exchange(server.address, request.as_bytes());
         let (head, body) = split_response(&response);
         assert!(head.starts_with("HTTP/1.1 404 "), "{target}: {head}");
         assert!(!String::from_utf8_lossy(&body).contains("top secret"));
     }
 
-    handle.shutdown();
-    thread.join().unwrap().unwrap();
+    server.stop();
 }

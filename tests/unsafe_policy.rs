@@ -2,21 +2,12 @@
 //! every `unsafe` block there says why it is sound in a `// SAFETY:` comment;
 //! every other source file forbids it.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+mod support;
 
-fn rust_files(dir: &Path) -> Vec<PathBuf> {
-    let mut files = Vec::new();
-    for entry in fs::read_dir(dir).unwrap() {
-        let path = entry.unwrap().path();
-        if path.is_dir() {
-            files.extend(rust_files(&path));
-        } else if path.extension().is_some_and(|e| e == "rs") {
-            files.push(path);
-        }
-    }
-    files
-}
+use std::fs;
+use std::path::Path;
+
+use support::rust_files;
 
 /// Lines with the `unsafe` keyword outside comments.
 fn unsafe_lines(source: &str) -> Vec<(usize, &str)> {

@@ -3,162 +3,17 @@
 //! `echo` and a directory; SIGTERM and Ctrl-C (SIGINT) drain and exit 0.
 //! Every wait is bounded, and a guard kills the child if a test fails.
 
-use std::io::{BufRead, BufReader, Read, Write};
-use std::net::{SocketAddr, TcpStream};
-use std::path::PathBuf;
-use std::process::{Child, Command, ExitStatus, Output, Stdio};
-use std::sync::mpsc;
-use std::time::{Duration, Instant};
+mod support;
 
-const BINARY: &str = env!("CARGO_BIN_EXE_waitress-serve");
-const TIMEOUT: Duration = Duration::from_secs(10);
+use std::io::{Read, Write};
+use std::process::{Command, Output};
+
+use support::child::BINARY;
+use support::{TIMEOUT, TempDir, WaitressServe, run_with_timeout};
 
 /// Runs the binary to completion (for commands that exit at once).
 fn run(args: &[&str]) -> Output {
-    let mut child = Command::new(BINARY)
-        .args(args)
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    let status = wait_for_exit(&mut child);
-    let mut stdout = Vec::new();
-    let mut stderr = Vec::new();
-    child
-        .stdout
-        .take()
-        .unwrap()
-        .read_to_end(&mut stdout)
-        .unwrap();
-    child
-        .stderr
-        .take()
-        .unwrap()
-        .read_to_end(&mut stderr)
-        .unwrap();
-    Output {
-        status,
-        stdout,
-        stderr,
-    }
-}
-
-fn wait_for_exit(child: &mut Child) -> ExitStatus {
-    let deadline = Instant::now() + TIMEOUT;
-    loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            return status;
-        }
-        if Instant::now() > deadline {
-            let _ = child.kill();
-            panic!("waitress-serve did not exit in {TIMEOUT:?}");
-        }
-        std::thread::sleep(Duration::from_millis(10));
-    }
-}
-
-/// A running `waitress-serve`, killed on drop if the test did not stop it.
-struct Running {
-    child: Child,
-    address: SocketAddr,
-    stderr: mpsc::Receiver<String>,
-}
-
-impl Running {
-    fn start(args: &[&str]) -> Running {
-        Running::start_with_env(args, &[])
-    }
-
-    /// `start`, with these environment variables set for the child.
-    fn start_with_env(args: &[&str], env: &[(&str, &str)]) -> Running {
-        let mut child = Command::new(BINARY)
-            .arg("--listen=127.0.0.1:0")
-            .args(args)
-            .envs(env.iter().copied())
-            .stdin(Stdio::null())
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap();
-        // Read the first stdout line on a thread, so that a binary that
-        // never prints cannot hang the test.
-        let stdout = child.stdout.take().unwrap();
-        let (line_tx, line_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut line = String::new();
-            let _ = BufReader::new(stdout).read_line(&mut line);
-            let _ = line_tx.send(line);
-        });
-        let stderr = child.stderr.take().unwrap();
-        let (err_tx, err_rx) = mpsc::channel();
-        std::thread::spawn(move || {
-            let mut text = String::new();
-            let _ = BufReader::new(stderr).read_to_string(&mut text);
-            let _ = err_tx.send(text);
-        });
-        let mut running = Running {
-            child,
-            address: "127.0.0.1:1".parse().unwrap(),
-            stderr: err_rx,
-        };
-        let line = line_rx
-            .recv_timeout(TIMEOUT)
-            .expect("waitress-serve printed where it listens");
-        let url = line
-            .trim_end()
-            .strip_prefix("Serving on http://")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"));
-        running.address = url.parse().unwrap();
-        running
-    }
-
-    fn signal(&self, name: &str) {
-        let status = Command::new("kill")
-            .arg(format!("-{name}"))
-            .arg(self.child.id().to_string())
-            .status()
-            .unwrap();
-        assert!(status.success());
-    }
-
-    /// Sends the signal, waits for the exit; returns the status and stderr.
-    fn stop_with(mut self, signal: &str) -> (ExitStatus, String) {
-        self.signal(signal);
-        let status = wait_for_exit(&mut self.child);
-        let stderr = self.stderr.recv_timeout(TIMEOUT).unwrap_or_default();
-        (status, stderr)
-    }
-
-    fn connect(&self) -> TcpStream {
-        let stream = TcpStream::connect(self.address).unwrap();
-        stream.set_read_timeout(Some(TIMEOUT)).unwrap();
-        stream.set_write_timeout(Some(TIMEOUT)).unwrap();
-        stream
-    }
-
-    /// One request with `Connection: close`; the whole response.
-    fn request(&self, request: &str) -> String {
-        let mut stream = self.connect();
-        stream.write_all(request.as_bytes()).unwrap();
-        let mut response = Vec::new();
-        stream.read_to_end(&mut response).unwrap();
-        String::from_utf8_lossy(&response).into_owned()
-    }
-}
-
-impl Drop for Running {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = std::env::temp_dir().join(format!("waitress-serve-{}-{name}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).unwrap();
-    dir
+    run_with_timeout(Command::new(BINARY).args(args), TIMEOUT)
 }
 
 #[test]
@@ -224,7 +79,7 @@ fn a_port_in_use_is_one_line_and_exit_status_1() {
 #[test]
 fn serves_hello_and_exits_0_on_sigterm() {
     // `--access-log` alone logs to stderr and does not swallow APP.
-    let server = Running::start(&["--access-log", "hello"]);
+    let server = WaitressServe::start(&["--access-log", "hello"]);
     let response = server.request("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(response.starts_with("HTTP/1.1 200 OK\r\n"), "{response}");
     assert!(response.ends_with("\r\n\r\nHello, world!"), "{response}");
@@ -239,7 +94,7 @@ fn serves_hello_and_exits_0_on_sigterm() {
 
 #[test]
 fn serves_echo_and_exits_0_on_ctrl_c() {
-    let server = Running::start(&["echo"]);
+    let server = WaitressServe::start(&["echo"]);
     let response = server.request(
         "POST /anything HTTP/1.1\r\nHost: x\r\nContent-Type: text/x-test\r\n\
          Content-Length: 4\r\nConnection: close\r\n\r\nping",
@@ -255,15 +110,15 @@ fn serves_echo_and_exits_0_on_ctrl_c() {
 
 #[test]
 fn serves_a_directory_with_an_access_log_file() {
-    let dir = temp_dir("static");
+    let dir = TempDir::new("serve-static");
     std::fs::write(dir.join("index.html"), "<h1>home</h1>").unwrap();
     let log_path = dir.join("access.log");
     let access_log = format!("--access-log={}", log_path.display());
-    let server = Running::start(&[
+    let server = WaitressServe::start(&[
         &access_log,
         "--access-log-format=common",
         "--log-level=error",
-        dir.to_str().unwrap(),
+        dir.path.to_str().unwrap(),
     ]);
     let response = server.request("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n");
     assert!(response.ends_with("<h1>home</h1>"), "{response}");
@@ -283,15 +138,14 @@ fn serves_a_directory_with_an_access_log_file() {
         lines[1].ends_with("] \"GET /../access.log HTTP/1.1\" 404 14"),
         "{log}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn sigterm_lets_a_response_in_flight_finish() {
-    let dir = temp_dir("drain");
+    let dir = TempDir::new("serve-drain");
     let size = 16 * 1024 * 1024;
     std::fs::write(dir.join("big.bin"), vec![b'z'; size]).unwrap();
-    let server = Running::start(&[&format!("static:{}", dir.display())]);
+    let server = WaitressServe::start(&[&format!("static:{}", dir.path.display())]);
     let mut stream = server.connect();
     stream
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -307,7 +161,6 @@ fn sigterm_lets_a_response_in_flight_finish() {
     assert_eq!(total - head_end, size, "the whole body arrived");
     let (status, _) = server.stop_with("TERM");
     assert_eq!(status.code(), Some(0));
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -315,9 +168,9 @@ fn a_second_sigterm_during_the_drain_exits_at_once() {
     // A client that never reads keeps a 16 MiB response in flight, so the
     // drain would wait for the whole shutdown timeout (30 s); the second
     // signal ends it at once.
-    let dir = temp_dir("force");
+    let dir = TempDir::new("serve-force");
     std::fs::write(dir.join("big.bin"), vec![b'z'; 16 * 1024 * 1024]).unwrap();
-    let mut server = Running::start(&[&format!("static:{}", dir.display())]);
+    let mut server = WaitressServe::start(&[&format!("static:{}", dir.path.display())]);
     let mut stream = server.connect();
     stream
         .write_all(b"GET /big.bin HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -325,25 +178,15 @@ fn a_second_sigterm_during_the_drain_exits_at_once() {
     let mut first = [0u8; 1024];
     stream.read_exact(&mut first).unwrap(); // the response is under way
     server.signal("TERM");
-    std::thread::sleep(Duration::from_millis(300)); // draining now
+    server.wait_for_stderr("Shutting down"); // draining now
     assert!(
         server.child.try_wait().unwrap().is_none(),
         "the first SIGTERM drains: the response is still in flight"
     );
-    let started = Instant::now();
     server.signal("TERM");
-    let deadline = started + Duration::from_secs(3);
-    let status = loop {
-        if let Some(status) = server.child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            Instant::now() < deadline,
-            "waitress-serve still running 3 s after the second SIGTERM"
-        );
-        std::thread::sleep(Duration::from_millis(10));
-    };
-    let stderr = server.stderr.recv_timeout(TIMEOUT).unwrap_or_default();
+    // The drain would last the whole shutdown timeout, 30 s: `wait` allows
+    // 10 s (support::TIMEOUT) and fails the test beyond.
+    let (status, stderr) = server.wait();
     assert_eq!(status.code(), Some(0), "{stderr}");
     assert!(
         stderr.contains(
@@ -351,7 +194,6 @@ fn a_second_sigterm_during_the_drain_exits_at_once() {
         ),
         "{stderr}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
@@ -366,7 +208,7 @@ fn shutdown_timeout_is_a_flag_an_ini_key_and_in_the_help() {
         stderr.starts_with("waitress-serve: invalid value for shutdown_timeout: \"soon\""),
         "{stderr}"
     );
-    let dir = temp_dir("shutdown-ini");
+    let dir = TempDir::new("serve-shutdown-ini");
     let ini = dir.join("server.ini");
     std::fs::write(&ini, "[server:main]\nshutdown_timeout = -1\n").unwrap();
     let output = run(&[&format!("--config={}", ini.display()), "hello"]);
@@ -376,17 +218,17 @@ fn shutdown_timeout_is_a_flag_an_ini_key_and_in_the_help() {
         stderr.contains("invalid value for shutdown_timeout: \"-1\""),
         "{stderr}"
     );
-    std::fs::remove_dir_all(dir).unwrap();
 }
 
 #[test]
 fn a_body_that_cannot_be_spooled_is_a_500_logged_with_its_cause() {
     // TMPDIR names a directory that does not exist, so the temporary file a
     // body above --inbuf-overflow goes to cannot be created.
-    let server = Running::start_with_env(
-        &["--inbuf-overflow=16", "echo"],
-        &[("TMPDIR", "/nonexistent/waitress-test")],
-    );
+    let server = WaitressServe::spawn({
+        let mut command = WaitressServe::command(&["--inbuf-overflow=16", "echo"]);
+        command.env("TMPDIR", "/nonexistent/waitress-test");
+        command
+    });
     let body = "x".repeat(100);
     let response = server.request(&format!(
         "POST / HTTP/1.1\r\nHost: x\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
