@@ -21,7 +21,7 @@
 use std::path::PathBuf;
 
 use crate::apps::access_log::LogFormat;
-use crate::config::{Adjustments, AdjustmentsBuilder, Kind, option, parse_ini};
+use crate::config::{Adjustments, AdjustmentsBuilder, ConfigError, Kind, option, parse_ini};
 use crate::logging::Level;
 
 /// What the command line asks for.
@@ -161,7 +161,8 @@ impl AdjustmentsBuilder {
     /// …) over what is already set, as `waitress-serve` spells them. When the
     /// flags give an address (`--listen`, `--host`, `--port`, `--unix-socket`,
     /// `--sockets`), the address set in code is dropped, so the two cannot
-    /// conflict. `--help` returns the help text as the error.
+    /// conflict. `--help` and `--version` return [`ConfigError::Help`] with
+    /// the text to print; a flag it does not know, [`ConfigError::Usage`].
     ///
     /// ```
     /// use waitress::config::Adjustments;
@@ -170,14 +171,18 @@ impl AdjustmentsBuilder {
     /// assert_eq!(adj.listen[0].to_string(), "127.0.0.1:9000");
     /// assert_eq!(adj.threads, 2);
     /// ```
-    pub fn args<I>(mut self, args: I) -> Result<AdjustmentsBuilder, String>
+    pub fn args<I>(mut self, args: I) -> Result<AdjustmentsBuilder, ConfigError>
     where
         I: IntoIterator<Item = String>,
     {
-        let settings = match parse_args(args).map_err(|e| e.to_string())? {
+        let command = parse_args(args).map_err(|e| ConfigError::Usage { message: e.0 })?;
+        let settings = match command {
             Command::Serve(cmdline) => cmdline.settings,
-            Command::Help => return Err(help_text()),
-            Command::Version => return Err(format!("waitress {}", env!("CARGO_PKG_VERSION"))),
+            Command::Help => return Err(ConfigError::Help { text: help_text() }),
+            Command::Version => {
+                let text = format!("waitress {}", env!("CARGO_PKG_VERSION"));
+                return Err(ConfigError::Help { text });
+            }
         };
         let flags_give_address = settings
             .iter()
@@ -195,7 +200,7 @@ impl AdjustmentsBuilder {
             }
         }
         for (key, value) in &settings {
-            self = self.set(key, value).map_err(|e| e.to_string())?;
+            self = self.set(key, value)?;
         }
         Ok(self)
     }

@@ -256,3 +256,28 @@ fn help_lists_every_option_with_its_default() {
         "help lines fit 80 columns"
     );
 }
+
+#[test]
+fn args_errors_are_config_errors_that_name_what_was_wrong() {
+    let args = |list: &[&str]| list.iter().map(|a| a.to_string()).collect::<Vec<_>>();
+    let err = Adjustments::builder()
+        .args(args(&["--thread=4"]))
+        .unwrap_err();
+    assert!(matches!(err, ConfigError::Usage { .. }), "{err:?}");
+    assert!(err.to_string().contains("--thread"), "{err}");
+    // Values are checked by `build`, with the same error type.
+    let builder = Adjustments::builder()
+        .args(args(&["--threads=many"]))
+        .unwrap();
+    let err = builder.build().unwrap_err();
+    assert_eq!(
+        err,
+        ConfigError::InvalidValue {
+            key: "threads".to_string(),
+            value: "many".to_string(),
+            expected: "expected a whole number of at least 1".to_string(),
+        }
+    );
+    let err = Adjustments::builder().args(args(&["--help"])).unwrap_err();
+    assert!(matches!(&err, ConfigError::Help { text } if text.contains("--threads")));
+}

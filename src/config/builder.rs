@@ -107,8 +107,6 @@ impl AdjustmentsBuilder {
         ipv4: bool;
         /// Use IPv6.
         ipv6: bool;
-        /// Listen on a Unix domain socket at this path.
-        unix_socket: &str;
         /// Worker threads.
         threads: usize;
         /// The peer allowed to send proxy headers (`*` for any).
@@ -166,6 +164,29 @@ impl AdjustmentsBuilder {
         /// `SERVER_NAME`.
         server_name: &str;
     }
+
+    // ANCHOR: unix_socket
+    /// Listen on a Unix domain socket at this path instead of TCP. A `host`,
+    /// `port` or `listen` set before is dropped, as the `--unix-socket` flag
+    /// drops them: the last address given wins.
+    ///
+    /// ```
+    /// use waitress::config::Adjustments;
+    /// let adj = Adjustments::builder()
+    ///     .host("127.0.0.1")
+    ///     .port(8080)
+    ///     .unix_socket("/run/app.sock")
+    ///     .build()
+    ///     .unwrap();
+    /// assert_eq!(adj.unix_socket.as_deref(), Some(std::path::Path::new("/run/app.sock")));
+    /// assert!(adj.listen.is_empty());
+    /// ```
+    pub fn unix_socket(self, path: &str) -> AdjustmentsBuilder {
+        let mut builder = self.unset("host").unset("port").unset("listen");
+        builder.put("unix_socket", path.to_string());
+        builder
+    }
+    // ANCHOR_END: unix_socket
 
     /// The Unix socket's permissions, e.g. `0o660`.
     pub fn unix_socket_perms(mut self, perms: u32) -> AdjustmentsBuilder {

@@ -26,6 +26,18 @@ pub enum ConfigError {
         /// What conflicts with what.
         message: String,
     },
+    /// A command line that cannot be understood: an unknown flag, a flag
+    /// without its value, an extra argument.
+    Usage {
+        /// What is wrong, for the user.
+        message: String,
+    },
+    /// Not a mistake: `--help` or `--version` asked for this text instead
+    /// of a configuration.
+    Help {
+        /// The text to print.
+        text: String,
+    },
     /// A line of a configuration file that is not `key = value`.
     Syntax {
         /// The line number, from 1.
@@ -60,7 +72,10 @@ impl fmt::Display for ConfigError {
                 value,
                 expected,
             } => write!(f, "invalid value for {key}: {value:?} ({expected})"),
-            ConfigError::Conflict { message } => f.write_str(message),
+            ConfigError::Conflict { message } | ConfigError::Usage { message } => {
+                f.write_str(message)
+            }
+            ConfigError::Help { text } => f.write_str(text),
             ConfigError::Syntax { line, message } => write!(f, "line {line}: {message}"),
         }
     }

@@ -58,6 +58,7 @@ pub use start_response::{ResponseError, ResponseStart};
 use crate::http::fields::environ_key;
 use crate::http::grammar::{is_token_byte, parse_decimal};
 pub use crate::http::input::Input;
+pub use crate::http::latin1::{from_latin1, to_latin1};
 
 /// A character a field value may carry: HTAB, SP, VCHAR, or obs-text (which
 /// latin-1 maps to U+0080..=U+00FF).

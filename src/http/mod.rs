@@ -10,7 +10,7 @@
 //! | `limits` | how much a request may make the server hold ([`parser::Limits`]) |
 //! | `grammar` | byte tables, the field line, tokens and numbers |
 //! | `fields` | the table of common header field names |
-//! | [`uri`] | target and authority parsing, percent-decoding |
+//! | `uri` (internal) | target and authority parsing, percent-decoding |
 //! | [`date`] | HTTP dates |
 //! | [`error`] | error responses, and the parse errors that lead to them |
 //!
@@ -24,7 +24,8 @@ pub mod error;
 pub(crate) mod fields;
 pub(crate) mod grammar;
 pub(crate) mod input;
+pub(crate) mod latin1;
 mod limits;
 pub mod parser;
 pub mod receiver;
-pub mod uri;
+pub(crate) mod uri;

@@ -16,17 +16,6 @@
 //! * An absolute-form target's authority names the host the request is for
 //!   (RFC 9112 §3.2.2): [`absolute_authority`] finds it and
 //!   [`parse_authority`] checks it.
-//!
-//! ```
-//! use waitress::http::uri::{absolute_authority, decode_path, parse_authority, split_target};
-//!
-//! let (path, query) = split_target("/a%20b//c?x=1&y=%20#frag");
-//! assert_eq!((path, query), ("/a%20b//c", "x=1&y=%20"));
-//! assert_eq!(decode_path(path), "/a b//c");
-//! assert_eq!(split_target("http://example.com:8080/p?q"), ("/p", "q"));
-//! let authority = absolute_authority("http://example.com:8080/p?q").unwrap();
-//! assert_eq!(parse_authority(authority).unwrap().host, "example.com");
-//! ```
 #![forbid(unsafe_code)]
 
 use std::fmt;
@@ -74,15 +63,6 @@ fn strip_scheme(target: &str) -> Option<&str> {
 
 /// The authority of an absolute-form target: what follows `scheme://`, up
 /// to the path, query or fragment. `None` for the other forms.
-///
-/// ```
-/// use waitress::http::uri::absolute_authority;
-///
-/// assert_eq!(absolute_authority("http://a.example:8080/x"), Some("a.example:8080"));
-/// assert_eq!(absolute_authority("https://a?q#f"), Some("a"));
-/// assert_eq!(absolute_authority("http:///x"), Some(""));
-/// assert_eq!(absolute_authority("/x"), None);
-/// ```
 pub fn absolute_authority(target: &str) -> Option<&str> {
     let after_scheme = strip_scheme(target)?;
     let end = after_scheme
@@ -152,16 +132,6 @@ impl std::error::Error for AuthorityError {}
 /// addresses) or a bracketed IPv6 address, and the port is digits up to
 /// 65535. An empty port (`a:`) is allowed, as RFC 3986 allows it, and means
 /// the scheme's default (RFC 3986 §6.2.3).
-///
-/// ```
-/// use waitress::http::uri::{parse_authority, AuthorityError};
-///
-/// let authority = parse_authority("[2001:db8::1]:8080").unwrap();
-/// assert_eq!((authority.host, authority.port), ("[2001:db8::1]", Some(8080)));
-/// assert_eq!(parse_authority("a:").unwrap().host_and_port, "a");
-/// assert_eq!(parse_authority("u@a"), Err(AuthorityError::Userinfo));
-/// assert_eq!(parse_authority("a:99999"), Err(AuthorityError::PortOutOfRange));
-/// ```
 pub fn parse_authority(authority: &str) -> Result<Authority<'_>, AuthorityError> {
     if authority.contains('@') {
         return Err(AuthorityError::Userinfo);
@@ -268,15 +238,6 @@ fn hex_value(byte: u8) -> Option<u8> {
     }
 }
 
-/// Reads bytes as latin-1: each byte becomes the character with that code.
-///
-/// ```
-/// assert_eq!(waitress::http::uri::latin1_to_string(b"caf\xe9"), "café");
-/// ```
-pub fn latin1_to_string(bytes: &[u8]) -> String {
-    bytes.iter().map(|&b| char::from(b)).collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -365,5 +326,35 @@ mod tests {
     #[test]
     fn encoded_leading_slashes_are_collapsed_too() {
         assert_eq!(decode_path("/%2F%2Fevil"), "/evil");
+    }
+
+    #[test]
+    fn the_examples_in_the_docs_hold() {
+        let (path, query) = split_target("/a%20b//c?x=1&y=%20#frag");
+        assert_eq!((path, query), ("/a%20b//c", "x=1&y=%20"));
+        assert_eq!(decode_path(path), "/a b//c");
+        assert_eq!(split_target("http://example.com:8080/p?q"), ("/p", "q"));
+        let authority = absolute_authority("http://example.com:8080/p?q").unwrap();
+        assert_eq!(parse_authority(authority).unwrap().host, "example.com");
+
+        assert_eq!(
+            absolute_authority("http://a.example:8080/x"),
+            Some("a.example:8080")
+        );
+        assert_eq!(absolute_authority("https://a?q#f"), Some("a"));
+        assert_eq!(absolute_authority("http:///x"), Some(""));
+        assert_eq!(absolute_authority("/x"), None);
+
+        let authority = parse_authority("[2001:db8::1]:8080").unwrap();
+        assert_eq!(
+            (authority.host, authority.port),
+            ("[2001:db8::1]", Some(8080))
+        );
+        assert_eq!(parse_authority("a:").unwrap().host_and_port, "a");
+        assert_eq!(parse_authority("u@a"), Err(AuthorityError::Userinfo));
+        assert_eq!(
+            parse_authority("a:99999"),
+            Err(AuthorityError::PortOutOfRange)
+        );
     }
 }

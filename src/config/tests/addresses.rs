@@ -5,7 +5,7 @@
 
 use std::net::{Ipv4Addr, Ipv6Addr, SocketAddr, TcpListener};
 use std::os::unix::net::UnixListener;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use super::{build, conflict, invalid};
 use crate::config::{Adjustments, PreboundSocket};
@@ -209,4 +209,17 @@ fn prebound_tcp_and_unix_sockets_may_not_be_mixed() {
         error.to_string(),
         "Internet and UNIX sockets may not be mixed"
     );
+}
+
+#[test]
+fn the_last_address_given_in_code_wins_as_with_flags() {
+    let adj = Adjustments::builder()
+        .host("0.0.0.0")
+        .port(80)
+        .listen("127.0.0.1:8080")
+        .unix_socket("/run/app.sock")
+        .build()
+        .unwrap();
+    assert_eq!(adj.unix_socket.as_deref(), Some(Path::new("/run/app.sock")));
+    assert!(adj.listen.is_empty());
 }
