@@ -48,8 +48,9 @@
 //!
 //! [`logging`] serves them all, and [`cli`] is `waitress-serve`'s command
 //! line. Arrows point one way: a folder uses only the ones below it in
-//! this order, `http` → `io` → `config` → `gateway` → `pool` → `task` →
-//! `apps` → `server` → `cli` (lowest first).
+//! this order, lowest first: `http` → `logging` → `io` → `config` →
+//! `gateway` → `pool` → `task` → `apps` → `server` → `cli`
+//! (`tests/house.rs` checks it).
 //!
 //! Testing the same kind of application in process:
 //!
