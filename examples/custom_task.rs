@@ -90,12 +90,11 @@ impl Task for JsonTask {
                 }
                 Status::Complete(request) => {
                     let task_request = TaskRequest {
-                        version: request.version,
                         close_after: request.close_after,
                         info: RequestInfo {
                             method: request.method().to_string(),
                             target: request.target().to_string(),
-                            protocol: request.version.as_str().to_string(),
+                            version: request.version,
                             headers: request.to_cgi_headers(),
                             body: request.body,
                             ..RequestInfo::default()

@@ -11,6 +11,7 @@ use support::TestServer;
 use waitress::apps::access_log::{AccessLog, LogFormat};
 use waitress::gateway::testing::TestRequest;
 use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
+use waitress::http::parser::Version;
 use waitress::logging::MemoryLog;
 
 /// 1994-11-06 08:49:37 UTC, the date of RFC 9110's examples.
@@ -54,7 +55,7 @@ fn common_log_format_line() {
     let (app, lines) = logged(waitress::apps::hello, LogFormat::Common);
     TestRequest::get("/hello?x=1")
         .remote("192.0.2.1", "5000")
-        .protocol("HTTP/1.1")
+        .version(Version::Http11)
         .call(&app)
         .unwrap();
     assert_eq!(
@@ -68,7 +69,7 @@ fn combined_log_format_line() {
     let (app, lines) = logged(waitress::apps::hello, LogFormat::Combined);
     TestRequest::get("/")
         .remote("192.0.2.1", "5000")
-        .protocol("HTTP/1.1")
+        .version(Version::Http11)
         .header("Referer", "http://example.com/start")
         .header("User-Agent", "test-agent/1.0")
         .call(&app)

@@ -5,6 +5,7 @@ use std::io::{Read, Write};
 
 use waitress::gateway::testing::TestRequest;
 use waitress::gateway::{AppResult, Body, Environ, ResponseError, StartResponse, headers};
+use waitress::http::parser::Version;
 
 #[path = "../examples/echo.rs"]
 mod echo_example;
@@ -133,7 +134,7 @@ fn absolute_form_targets_name_the_host_and_server_name() {
     // SERVER_PORT stays the port the request came in on (RFC 3875 §4.1.15).
     assert_eq!(key(&environ, "SERVER_PORT"), Some("9000"));
 
-    let environ = environ_of(TestRequest::get("http://[2001:db8::1]/").protocol("HTTP/1.0"));
+    let environ = environ_of(TestRequest::get("http://[2001:db8::1]/").version(Version::Http10));
     assert_eq!(key(&environ, "HTTP_HOST"), Some("[2001:db8::1]"));
     assert_eq!(key(&environ, "SERVER_NAME"), Some("[2001:db8::1]"));
 

@@ -127,8 +127,7 @@ fn context() -> (TaskContext, MemoryLog) {
 fn request(method: &str, version: HttpVersion, close_after: bool) -> TaskRequest {
     let mut request = TaskRequest::get("/path");
     request.info.method = method.to_string();
-    request.info.protocol = version.as_str().to_string();
-    request.version = version;
+    request.info.version = version;
     request.close_after = close_after;
     request
 }

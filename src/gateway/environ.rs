@@ -16,6 +16,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use super::{Body, Errors, Input, environ_key};
+use crate::http::parser::Version;
 use crate::logging::Logger;
 
 /// `waitress.client_disconnected`: a flag the server sets when the client of
@@ -58,8 +59,9 @@ pub struct RequestInfo {
     pub method: String,
     /// The request-target exactly as sent.
     pub target: String,
-    /// `HTTP/1.0` or `HTTP/1.1`.
-    pub protocol: String,
+    /// The version it came in, `SERVER_PROTOCOL`; the response is framed
+    /// for it too. The one place a request carries its version.
+    pub version: Version,
     /// Header fields under their CGI names without `HTTP_` (`HOST`,
     /// `CONTENT_TYPE`, `X_FOO`), repeats already joined with `", "`.
     pub headers: Vec<(Cow<'static, str>, String)>,
@@ -87,7 +89,7 @@ impl Default for RequestInfo {
         RequestInfo {
             method: "GET".to_string(),
             target: "/".to_string(),
-            protocol: "HTTP/1.1".to_string(),
+            version: Version::Http11,
             headers: Vec::new(),
             body: Input::empty(),
             remote_addr: "127.0.0.1".to_string(),
@@ -212,7 +214,7 @@ impl Environ {
             target_host.map_or(request.server_name, |host| host.host.to_string()),
         );
         set("SERVER_PORT", request.server_port);
-        set("SERVER_PROTOCOL", request.protocol);
+        set("SERVER_PROTOCOL", request.version.as_str().to_string());
         set("REMOTE_ADDR", request.remote_addr.clone());
         set("REMOTE_HOST", request.remote_addr);
         set("REMOTE_PORT", request.remote_port);

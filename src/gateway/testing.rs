@@ -36,6 +36,7 @@ use crate::gateway::{
     AppError, Application, ClientDisconnected, Environ, Headers, Input, RequestInfo, ResponseError,
     ResponseStart, StartResponse,
 };
+use crate::http::parser::Version;
 use crate::logging::{Level, Logger, MemoryLog};
 
 /// A request to run through an application in-process.
@@ -94,9 +95,9 @@ impl TestRequest {
         self
     }
 
-    /// Sets `SERVER_PROTOCOL` (`HTTP/1.1` by default).
-    pub fn protocol(mut self, protocol: &str) -> TestRequest {
-        self.info.protocol = protocol.to_string();
+    /// Sets the request's version, `SERVER_PROTOCOL` (`HTTP/1.1` by default).
+    pub fn version(mut self, version: Version) -> TestRequest {
+        self.info.version = version;
         self
     }
 

@@ -173,7 +173,7 @@ pub(super) fn task_request(
             // The copies are made here, on the worker thread.
             method: request.method().to_string(),
             target: request.target().to_string(),
-            protocol: request.version.as_str().to_string(),
+            version: request.version,
             headers: request.to_cgi_headers(),
             body: request.body,
             remote_addr: info.remote_addr.clone(),
@@ -184,7 +184,6 @@ pub(super) fn task_request(
             url_prefix: server.url_prefix.clone(),
             ident: server.ident.clone(),
         },
-        version: request.version,
         close_after: request.close_after,
     }
 }

@@ -52,7 +52,6 @@ use std::io::{self, Read};
 
 use crate::config::Adjustments;
 use crate::gateway::{ClientDisconnected, RequestInfo};
-use crate::http::parser::Version;
 use crate::logging::Logger;
 
 pub use error_task::ErrorTask;
@@ -172,10 +171,9 @@ impl TaskContext {
 /// response's framing depends on.
 #[derive(Debug)]
 pub struct TaskRequest {
-    /// The environ's ingredients (method, target, headers, body, addresses).
+    /// The environ's ingredients (method, target, version, headers, body,
+    /// addresses); the response is framed for `info.version`.
     pub info: RequestInfo,
-    /// The version to answer in.
-    pub version: Version,
     /// The connection must close after this response (the request said
     /// `Connection: close`, or HTTP/1.0 without keep-alive, or it was framed
     /// with both Transfer-Encoding and Content-Length).
@@ -190,7 +188,6 @@ impl TaskRequest {
                 target: target.to_string(),
                 ..RequestInfo::default()
             },
-            version: Version::Http11,
             close_after: false,
         }
     }

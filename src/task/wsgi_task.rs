@@ -63,7 +63,7 @@ impl<'a> WsgiTask<'a> {
             context,
         } = self;
         let head = request.info.method == "HEAD";
-        let version = request.version;
+        let version = request.info.version;
         let mut environ = Environ::from_request(
             request.info,
             context.logger.clone(),
