@@ -751,3 +751,25 @@ fn many_tasks_from_many_threads_all_run_exactly_once() {
     assert_eq!(counter.load(Ordering::Relaxed), 8_000);
     assert_eq!(pool.stats().completed, 8_000);
 }
+
+#[test]
+fn no_queue_depth_warning_for_a_task_that_comes_before_the_threads_have_started() {
+    // A server's first request can arrive before its workers have reached
+    // their loop; they are about to be idle, not busy. Repeated, because
+    // the threads win the race most of the time.
+    for _ in 0..50 {
+        let (logger, log) = Logger::memory(Level::Info);
+        let pool = ThreadedTaskDispatcher::builder()
+            .logger(logger)
+            .queue_warning_interval(Duration::ZERO)
+            .build();
+        pool.set_thread_count(4);
+        pool.add_task(Box::new(|| {}));
+        assert!(
+            !log.contents().contains("Task queue depth"),
+            "{}",
+            log.contents()
+        );
+        pool.shutdown(false, PATIENCE);
+    }
+}

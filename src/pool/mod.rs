@@ -55,6 +55,8 @@ mod state;
 mod submit;
 mod worker;
 
+pub(crate) use worker::panic_message;
+
 pub use builder::DispatcherBuilder;
 pub use dispatcher::ThreadedTaskDispatcher;
 

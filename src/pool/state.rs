@@ -102,6 +102,10 @@ pub(super) struct Inbox {
     pub(super) threads: usize,
     /// Workers asleep on `work_available`.
     pub(super) sleeping: usize,
+    /// Threads spawned that have not yet reached their loop: idle, as far
+    /// as the queue-depth warning is concerned (a server's first request
+    /// can come before its workers have started).
+    pub(super) starting: usize,
     /// Notifications sent to `work_available` that no worker has woken up
     /// for yet. Each wake-up is a system call, so nobody notifies while a
     /// spinning worker or an earlier wake-up is already on its way.

@@ -47,7 +47,7 @@ impl PoolState {
             inbox.wakeups_pending += 1;
             self.publish_sleepers(inbox);
         }
-        let idle = inbox.sleeping + spinning;
+        let idle = inbox.sleeping + spinning + inbox.starting;
         Enqueued::Queued {
             wake_worker,
             depth_warning: self.queue_depth_warning(inbox, idle),

@@ -45,6 +45,7 @@ impl PoolState {
     /// The body of every worker thread.
     fn worker_loop(&self, serial: u64, number: usize) {
         WORKER_OF_POOL.with(|pool| pool.set(self.pool_id));
+        self.lock_inbox().starting -= 1; // from now on it counts itself
         let mut last_task_completed: Option<bool> = None;
         let mut just_spun = false;
         loop {
@@ -212,6 +213,7 @@ impl PoolState {
             Ok(handle) => {
                 inbox.next_serial += 1;
                 inbox.threads += 1;
+                inbox.starting += 1;
                 inbox.thread_numbers.insert(number);
                 inbox.handles.push((serial, handle));
                 true
@@ -228,7 +230,7 @@ impl PoolState {
 }
 
 /// The text of a panic: `panic!` gives a `&str` or a `String`.
-pub(super) fn panic_message(payload: &(dyn Any + Send)) -> &str {
+pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
     if let Some(message) = payload.downcast_ref::<&str>() {
         message
     } else if let Some(message) = payload.downcast_ref::<String>() {

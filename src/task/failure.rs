@@ -66,29 +66,13 @@ pub(crate) fn is_disconnect(error: &io::Error) -> bool {
     )
 }
 
-/// The text of a panic: its message when it was raised with one (`panic!`
-/// with a literal or a format string), a placeholder otherwise.
-pub(crate) fn panic_message(payload: &(dyn Any + Send)) -> &str {
-    payload
-        .downcast_ref::<&str>()
-        .copied()
-        .or_else(|| payload.downcast_ref::<String>().map(String::as_str))
-        .unwrap_or("a panic with a non-text payload")
-}
+/// The text of a panic; the pool, which survives its tasks' panics, is
+/// the lower layer and owns the one copy.
+pub(crate) use crate::pool::panic_message;
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn panic_messages_are_read_from_str_and_string_payloads() {
-        let text: Box<dyn Any + Send> = Box::new("static text");
-        let owned: Box<dyn Any + Send> = Box::new(String::from("formatted 7"));
-        let other: Box<dyn Any + Send> = Box::new(7_u8);
-        assert_eq!(panic_message(&*text), "static text");
-        assert_eq!(panic_message(&*owned), "formatted 7");
-        assert_eq!(panic_message(&*other), "a panic with a non-text payload");
-    }
 
     #[test]
     fn only_a_lost_connection_is_a_disconnect() {
