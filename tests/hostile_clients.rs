@@ -1,4 +1,4 @@
-//! The hostile-clients benchmark (`examples/hostile_clients.rs`) takes
+//! The hostile-clients benchmark (`examples/hostile_clients/`) takes
 //! minutes at full size; here each scenario runs with tiny parameters, so
 //! that the program keeps building, running and printing its `RESULT` line.
 
