@@ -7,7 +7,6 @@ use std::net::TcpStream;
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::time::{Duration, Instant};
 
-
 use crate::Options;
 use crate::clients::{connect, get, normal_client};
 use crate::server::{Server, descriptors, status_kib};
