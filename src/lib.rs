@@ -37,7 +37,7 @@
 //!
 //! | folder | concern |
 //! |---|---|
-//! | [`io`] | the one FFI module (`poll(2)`, `epoll(7)`, sockets, signals; every other module forbids `unsafe_code`) and the trigger that wakes the I/O thread |
+//! | `io` (internal) | the one FFI module (`poll(2)`, `epoll(7)`, sockets, signals; every other module forbids `unsafe_code`) and the trigger that wakes the I/O thread |
 //! | [`server`] | the listeners, the poll loop, and the channels: one per connection, reading, queueing requests, buffering output |
 //! | [`http`] | the protocol: the hand-written request parser, body framing, spooling buffers, field tables, URIs, dates, error responses |
 //! | [`pool`] | the thread pool: a Mutex + Condvar FIFO queue with backpressure |
@@ -74,7 +74,7 @@ pub mod cli;
 pub mod config;
 pub mod gateway;
 pub mod http;
-pub mod io;
+pub(crate) mod io;
 pub mod logging;
 pub mod pool;
 pub mod server;

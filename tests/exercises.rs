@@ -35,9 +35,9 @@ use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, he
 use waitress::http::buffers::OverflowableBuffer;
 use waitress::http::parser::{Limits, RequestParser, Status};
 use waitress::http::receiver::{ChunkedReceiver, FixedStreamReceiver};
-use waitress::io::sys::Signal;
 use waitress::logging::{Level, Logger, MemoryLog};
 use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
+use waitress::server::Signal;
 use waitress::task::{TaskContext, TaskRequest, WsgiTask};
 
 // ---------------------------------------------------------------------------

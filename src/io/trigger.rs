@@ -21,38 +21,6 @@
 //! `poll` and [`Trigger::set_awake`] after it ([`Trigger::poll`] does all
 //! three steps in one call, and [`Trigger::wait`] the same around a
 //! [`Poller`], as the server does):
-//!
-//! ```
-//! use std::sync::Arc;
-//! use std::time::Duration;
-//! use waitress::io::sys::{poll, PollFd, POLLIN};
-//! use waitress::io::trigger::Trigger;
-//!
-//! let trigger = Arc::new(Trigger::new()?);
-//! let worker = {
-//!     let trigger = Arc::clone(&trigger);
-//!     std::thread::spawn(move || {
-//!         std::thread::sleep(Duration::from_millis(10));
-//!         trigger.pull(); // "I have finished something: look again"
-//!     })
-//! };
-//!
-//! let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
-//! loop {
-//!     // Block only if nobody pulled while we were awake.
-//!     let timeout = if trigger.set_sleeping() { Some(Duration::from_secs(5)) } else { Some(Duration::ZERO) };
-//!     poll(&mut fds, timeout)?;
-//!     let pulled = trigger.set_awake();
-//!     if fds[0].revents().contains(POLLIN) {
-//!         trigger.drain();
-//!     }
-//!     if pulled {
-//!         break; // ... and here the loop would look at its channels again
-//!     }
-//! }
-//! worker.join().unwrap();
-//! # Ok::<(), std::io::Error>(())
-//! ```
 #![forbid(unsafe_code)]
 
 use std::io::{self, ErrorKind, Read, Write};
@@ -72,22 +40,6 @@ const PULLED: u8 = 0b10;
 /// read end is in the poll set, and an atomic that makes pulls coalesce and
 /// skips the write while the I/O thread is awake. Share it with an `Arc`;
 /// it is `Send + Sync`.
-///
-/// ```
-/// use std::time::Duration;
-/// use waitress::io::sys::{poll, PollFd, POLLIN};
-/// use waitress::io::trigger::Trigger;
-///
-/// let trigger = Trigger::new()?;
-/// assert!(trigger.set_sleeping());    // the I/O thread is about to poll
-/// trigger.pull();                     // from any thread, any number of times
-/// trigger.pull();
-/// let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
-/// assert_eq!(poll(&mut fds, Some(Duration::from_secs(5)))?, 1);
-/// assert!(trigger.set_awake());       // it was pulled
-/// assert_eq!(trigger.drain(), 1);     // two pulls, one byte
-/// # Ok::<(), std::io::Error>(())
-/// ```
 // ANCHOR: trigger
 #[derive(Debug)]
 pub struct Trigger {
@@ -103,12 +55,6 @@ pub struct Trigger {
 impl Trigger {
     /// A new trigger: a socket pair with both ends nonblocking (and
     /// close-on-exec, as std makes every descriptor).
-    ///
-    /// ```
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// assert_eq!(trigger.drain(), 0);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn new() -> io::Result<Trigger> {
         let (reader, writer) = UnixStream::pair()?;
         reader.set_nonblocking(true)?;
@@ -133,14 +79,6 @@ impl Trigger {
     /// Whatever the caller changed before pulling (a response queued, a flag
     /// set) is visible to the I/O thread after its next `set_sleeping` or
     /// `set_awake`: pulls are release operations, those are acquire.
-    ///
-    /// ```
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// trigger.pull(); // awake: nothing written, the pull is recorded
-    /// assert_eq!(trigger.drain(), 0);
-    /// assert!(!trigger.set_sleeping()); // so don't block in poll this time
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     // ANCHOR: pull
     pub fn pull(&self) {
         let before = self.state.fetch_or(PULLED, Ordering::AcqRel);
@@ -167,13 +105,6 @@ impl Trigger {
     /// Called by the I/O thread just before `poll`: returns `true` if it may
     /// block, `false` if a pull came while it was awake, in which case it
     /// must poll with a zero timeout (and look at its channels again).
-    ///
-    /// ```
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// assert!(trigger.set_sleeping());
-    /// assert!(!trigger.set_awake());
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn set_sleeping(&self) -> bool {
         match self
             .state
@@ -197,15 +128,6 @@ impl Trigger {
     /// trigger's descriptor is, or will shortly be, readable. Drain it when
     /// `poll` says so; a byte that lands after the drain only causes one
     /// extra, harmless, turn of the loop.
-    ///
-    /// ```
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// assert!(trigger.set_sleeping());
-    /// trigger.pull();
-    /// assert!(trigger.set_awake());
-    /// assert_eq!(trigger.drain(), 1);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn set_awake(&self) -> bool {
         self.state.swap(0, Ordering::AcqRel) & PULLED != 0
     }
@@ -217,16 +139,7 @@ impl Trigger {
     /// was awake), then [`set_awake`](Trigger::set_awake). `fds` should
     /// include this trigger's [`fd`](Trigger::fd) for `POLLIN`; drain it
     /// when it is readable.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use waitress::io::sys::{PollFd, POLLIN};
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
-    /// trigger.pull(); // while awake: recorded, so the next poll does not block
-    /// assert_eq!(trigger.poll(&mut fds, None)?, 0);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
+    #[cfg_attr(target_os = "linux", allow(dead_code))]
     pub fn poll(&self, fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> {
         self.sleep(timeout, |timeout| sys::poll(fds, timeout))
     }
@@ -235,16 +148,6 @@ impl Trigger {
     /// [`set_sleeping`](Trigger::set_sleeping) it changes nothing: a loop
     /// that checks for work without sleeping reads it, and then sleeps
     /// through [`wait`](Trigger::wait), which consumes the pull.
-    ///
-    /// ```
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// assert!(!trigger.is_pulled());
-    /// trigger.pull();
-    /// assert!(trigger.is_pulled());
-    /// assert!(!trigger.set_sleeping()); // consumed here
-    /// assert!(!trigger.is_pulled());
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn is_pulled(&self) -> bool {
         self.state.load(Ordering::Acquire) & PULLED != 0
     }
@@ -252,19 +155,6 @@ impl Trigger {
     /// The same protocol around a [`Poller`] wait, as the server's loop
     /// uses it: register [`fd`](Trigger::fd) in the poller for `POLLIN`
     /// and drain the trigger when its key comes back ready.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// use waitress::io::sys::{Poller, POLLIN};
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// let mut poller = Poller::new()?;
-    /// poller.add(trigger.fd(), 0, POLLIN)?;
-    /// let mut ready = Vec::new();
-    /// trigger.pull(); // while awake: recorded, so the wait does not block
-    /// trigger.wait(&mut poller, &mut ready, None)?;
-    /// assert!(ready.is_empty());
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn wait(
         &self,
         poller: &mut Poller,
@@ -291,12 +181,6 @@ impl Trigger {
     /// Reads every pending byte, so the read end stops being readable, and
     /// returns how many there were. Call it when `poll` reports the
     /// trigger's descriptor readable.
-    ///
-    /// ```
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// assert_eq!(trigger.drain(), 0); // never blocks
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn drain(&self) -> usize {
         let mut buffer = [0u8; 64];
         let mut total = 0;
@@ -314,13 +198,6 @@ impl Trigger {
     }
 
     /// The read end's descriptor, for the poll set (wait for `POLLIN`).
-    ///
-    /// ```
-    /// use waitress::io::sys::{PollFd, POLLIN};
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// let entry = PollFd::new(trigger.fd(), POLLIN);
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn fd(&self) -> RawFd {
         self.reader.as_raw_fd()
     }
@@ -329,13 +206,6 @@ impl Trigger {
     /// [`install_shutdown_signals`](crate::io::sys::install_shutdown_signals):
     /// the signal handler writes its byte there directly (it cannot touch
     /// the atomic protocol; a byte always wakes `poll`).
-    ///
-    /// ```
-    /// use std::os::fd::AsRawFd;
-    /// let trigger = waitress::io::trigger::Trigger::new()?;
-    /// assert_ne!(trigger.write_fd().as_raw_fd(), trigger.fd());
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn write_fd(&self) -> BorrowedFd<'_> {
         self.writer.as_fd()
     }
@@ -470,5 +340,193 @@ mod tests {
         assert!(trigger.set_awake());
         assert_eq!(trigger.drain(), 1);
         puller.join().unwrap();
+    }
+}
+
+/// The examples these items' docs had while the module was public,
+/// kept as tests.
+#[cfg(test)]
+mod doc_examples {
+    use std::time::Duration;
+
+    #[test]
+    fn module_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use std::sync::Arc;
+
+            use crate::io::sys::{POLLIN, PollFd, poll};
+            use crate::io::trigger::Trigger;
+
+            let trigger = Arc::new(Trigger::new()?);
+            let worker = {
+                let trigger = Arc::clone(&trigger);
+                std::thread::spawn(move || {
+                    std::thread::sleep(Duration::from_millis(10));
+                    trigger.pull(); // "I have finished something: look again"
+                })
+            };
+
+            let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
+            loop {
+                // Block only if nobody pulled while we were awake.
+                let timeout = if trigger.set_sleeping() {
+                    Some(Duration::from_secs(5))
+                } else {
+                    Some(Duration::ZERO)
+                };
+                poll(&mut fds, timeout)?;
+                let pulled = trigger.set_awake();
+                if fds[0].revents().contains(POLLIN) {
+                    trigger.drain();
+                }
+                if pulled {
+                    break; // ... and here the loop would look at its channels again
+                }
+            }
+            worker.join().unwrap();
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn trigger_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, PollFd, poll};
+            use crate::io::trigger::Trigger;
+
+            let trigger = Trigger::new()?;
+            assert!(trigger.set_sleeping()); // the I/O thread is about to poll
+            trigger.pull(); // from any thread, any number of times
+            trigger.pull();
+            let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
+            assert_eq!(poll(&mut fds, Some(Duration::from_secs(5)))?, 1);
+            assert!(trigger.set_awake()); // it was pulled
+            assert_eq!(trigger.drain(), 1); // two pulls, one byte
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn new_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            let trigger = crate::io::trigger::Trigger::new()?;
+            assert_eq!(trigger.drain(), 0);
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn pull_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            let trigger = crate::io::trigger::Trigger::new()?;
+            trigger.pull(); // awake: nothing written, the pull is recorded
+            assert_eq!(trigger.drain(), 0);
+            assert!(!trigger.set_sleeping()); // so don't block in poll this time
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn set_sleeping_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            let trigger = crate::io::trigger::Trigger::new()?;
+            assert!(trigger.set_sleeping());
+            assert!(!trigger.set_awake());
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn set_awake_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            let trigger = crate::io::trigger::Trigger::new()?;
+            assert!(trigger.set_sleeping());
+            trigger.pull();
+            assert!(trigger.set_awake());
+            assert_eq!(trigger.drain(), 1);
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn poll_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, PollFd};
+            let trigger = crate::io::trigger::Trigger::new()?;
+            let mut fds = [PollFd::new(trigger.fd(), POLLIN)];
+            trigger.pull(); // while awake: recorded, so the next poll does not block
+            assert_eq!(trigger.poll(&mut fds, None)?, 0);
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn is_pulled_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            let trigger = crate::io::trigger::Trigger::new()?;
+            assert!(!trigger.is_pulled());
+            trigger.pull();
+            assert!(trigger.is_pulled());
+            assert!(!trigger.set_sleeping()); // consumed here
+            assert!(!trigger.is_pulled());
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn wait_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, Poller};
+            let trigger = crate::io::trigger::Trigger::new()?;
+            let mut poller = Poller::new()?;
+            poller.add(trigger.fd(), 0, POLLIN)?;
+            let mut ready = Vec::new();
+            trigger.pull(); // while awake: recorded, so the wait does not block
+            trigger.wait(&mut poller, &mut ready, None)?;
+            assert!(ready.is_empty());
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn drain_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            let trigger = crate::io::trigger::Trigger::new()?;
+            assert_eq!(trigger.drain(), 0); // never blocks
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn fd_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, PollFd};
+            let trigger = crate::io::trigger::Trigger::new()?;
+            let entry = PollFd::new(trigger.fd(), POLLIN);
+            assert_eq!(entry.revents(), crate::io::sys::Events::EMPTY);
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn write_fd_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use std::os::fd::AsRawFd;
+            let trigger = crate::io::trigger::Trigger::new()?;
+            assert_ne!(trigger.write_fd().as_raw_fd(), trigger.fd());
+            Ok(())
+        };
+        run().unwrap();
     }
 }

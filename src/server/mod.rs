@@ -47,6 +47,8 @@ use crate::apps::proxy_headers::{ProxyConfig, ProxyHeaders};
 use crate::config::Adjustments;
 use crate::gateway::{AppResult, Application, Environ, StartResponse};
 use crate::http::parser::Limits;
+/// The signals a server installs handlers for ([`Server::install_signal_handlers`]).
+pub use crate::io::sys::Signal;
 use crate::io::sys::{self, Listener};
 use crate::io::trigger::Trigger;
 use crate::logging::Logger;

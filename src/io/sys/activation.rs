@@ -18,16 +18,6 @@ use super::socket::{getsockopt_int, set_cloexec};
 use super::{SockLen, cvt, ffi};
 
 /// A listening socket of either kind, as [`adopt_listener`] finds it.
-///
-/// ```
-/// use std::net::TcpListener;
-/// use waitress::io::sys::Listener;
-///
-/// let listener = Listener::Tcp(TcpListener::bind("127.0.0.1:0")?);
-/// listener.set_nonblocking(true)?;
-/// assert!(matches!(listener, Listener::Tcp(_)));
-/// # Ok::<(), std::io::Error>(())
-/// ```
 #[derive(Debug)]
 pub enum Listener {
     /// An IPv4 or IPv6 stream socket.
@@ -38,20 +28,7 @@ pub enum Listener {
 
 impl Listener {
     /// Moves the listener into or out of nonblocking mode.
-    ///
-    /// ```
-    /// use std::os::unix::net::UnixListener;
-    /// use waitress::io::sys::Listener;
-    ///
-    /// let dir = std::env::temp_dir().join(format!("waitress-doc-{}", std::process::id()));
-    /// std::fs::create_dir_all(&dir)?;
-    /// let path = dir.join("listener.sock");
-    /// let _ = std::fs::remove_file(&path);
-    /// let listener = Listener::Unix(UnixListener::bind(&path)?);
-    /// listener.set_nonblocking(true)?;
-    /// std::fs::remove_dir_all(&dir)?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
+    #[cfg_attr(not(test), allow(dead_code))] // for the tests
     pub fn set_nonblocking(&self, nonblocking: bool) -> io::Result<()> {
         match self {
             Listener::Tcp(listener) => listener.set_nonblocking(nonblocking),
@@ -144,22 +121,6 @@ fn not_a_listener(fd: RawFd, why: impl fmt::Display) -> io::Error {
 /// when dropped. Pass only numbers nothing else in this process owns: ones
 /// inherited from the parent (the command line's `sockets`,
 /// [`listen_fds_from_env`]), each once.
-///
-/// ```
-/// use std::net::TcpListener;
-/// use std::os::fd::{AsFd, IntoRawFd};
-/// use waitress::io::sys::{adopt_listener, Listener};
-///
-/// let original = TcpListener::bind("127.0.0.1:0")?;
-/// let inherited = original.as_fd().try_clone_to_owned()?.into_raw_fd();
-/// let Listener::Tcp(adopted) = adopt_listener(inherited)? else { panic!() };
-/// assert_eq!(adopted.local_addr()?, original.local_addr()?);
-///
-/// let file = std::fs::File::open("Cargo.toml")?;
-/// # use std::os::fd::AsRawFd;
-/// assert!(adopt_listener(file.as_raw_fd()).is_err());
-/// # Ok::<(), std::io::Error>(())
-/// ```
 // ANCHOR: adopt
 pub fn adopt_listener(fd: RawFd) -> io::Result<Listener> {
     if fd < 0 {
@@ -230,12 +191,6 @@ fn parse_listen_fds(
 /// (`std::env::remove_var`) is `unsafe` in Rust 2024 because another thread
 /// may read the environment at the same time. A child process is not
 /// confused by them, since `LISTEN_PID` names us, not it.
-///
-/// ```
-/// // Not started by systemd: nothing to adopt.
-/// assert!(waitress::io::sys::listen_fds_from_env()?.is_empty());
-/// # Ok::<(), std::io::Error>(())
-/// ```
 // ANCHOR: listen_fds
 pub fn listen_fds_from_env() -> io::Result<Vec<RawFd>> {
     let pid = std::env::var("LISTEN_PID").ok();
@@ -279,5 +234,74 @@ mod tests {
         assert!(parse_listen_fds(Some("x"), Some("2"), 42).is_err());
         assert!(parse_listen_fds(Some("42"), Some("two"), 42).is_err());
         assert!(parse_listen_fds(Some("42"), Some("2147483647"), 42).is_err());
+    }
+}
+
+/// The examples these items' docs had while the module was public,
+/// kept as tests.
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn listener_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::Listener;
+            use std::net::TcpListener;
+
+            let listener = Listener::Tcp(TcpListener::bind("127.0.0.1:0")?);
+            listener.set_nonblocking(true)?;
+            assert!(matches!(listener, Listener::Tcp(_)));
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn set_nonblocking_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::Listener;
+            use std::os::unix::net::UnixListener;
+
+            let dir = std::env::temp_dir().join(format!("waitress-doc-{}", std::process::id()));
+            std::fs::create_dir_all(&dir)?;
+            let path = dir.join("listener.sock");
+            let _ = std::fs::remove_file(&path);
+            let listener = Listener::Unix(UnixListener::bind(&path)?);
+            listener.set_nonblocking(true)?;
+            std::fs::remove_dir_all(&dir)?;
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn adopt_listener_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{Listener, adopt_listener};
+            use std::net::TcpListener;
+            use std::os::fd::{AsFd, IntoRawFd};
+
+            let original = TcpListener::bind("127.0.0.1:0")?;
+            let inherited = original.as_fd().try_clone_to_owned()?.into_raw_fd();
+            let Listener::Tcp(adopted) = adopt_listener(inherited)? else {
+                panic!()
+            };
+            assert_eq!(adopted.local_addr()?, original.local_addr()?);
+
+            let file = std::fs::File::open("Cargo.toml")?;
+            use std::os::fd::AsRawFd;
+            assert!(adopt_listener(file.as_raw_fd()).is_err());
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn listen_fds_from_env_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            // Not started by systemd: nothing to adopt.
+            assert!(crate::io::sys::listen_fds_from_env()?.is_empty());
+            Ok(())
+        };
+        run().unwrap();
     }
 }

@@ -31,22 +31,6 @@
 //! * `signal.rs`: [`install_shutdown_signals`]: SIGINT and SIGTERM handlers
 //!   that only write one byte to the I/O thread's wake-up socket and record
 //!   which signal came, for [`take_pending_signal`].
-//!
-//! ```
-//! use std::io::Write;
-//! use std::os::fd::AsRawFd;
-//! use std::os::unix::net::UnixStream;
-//! use std::time::Duration;
-//! use waitress::io::sys::{poll, PollFd, POLLIN};
-//!
-//! let (reader, mut writer) = UnixStream::pair()?;
-//! let mut fds = [PollFd::new(reader.as_raw_fd(), POLLIN)];
-//! assert_eq!(poll(&mut fds, Some(Duration::ZERO))?, 0); // nothing to read yet
-//! writer.write_all(b"x")?;
-//! assert_eq!(poll(&mut fds, Some(Duration::from_secs(5)))?, 1);
-//! assert!(fds[0].revents().contains(POLLIN));
-//! # Ok::<(), std::io::Error>(())
-//! ```
 #![allow(unsafe_code)]
 
 use std::ffi::c_int;
@@ -63,14 +47,20 @@ mod socket;
 
 pub use activation::{Listener, adopt_listener, listen_fds_from_env};
 #[cfg(target_os = "linux")]
+#[cfg_attr(waitress_force_poll, allow(unused_imports))]
 pub use epoll::Epoll;
-pub use events::{Events, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT, POLLPRI};
+pub use events::{Events, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT};
 pub use poll::{PollFd, poll};
-pub use poller::{PollSet, Poller};
-pub use signal::{
-    Signal, install_shutdown_signals, take_pending_signal, take_pending_signals,
-    uninstall_shutdown_signals,
-};
+pub use poller::Poller;
+pub use signal::{Signal, install_shutdown_signals, take_pending_signals};
+// What only the tests (and, for `PollSet`, macOS, the BSDs and
+// `--cfg waitress_force_poll`) use.
+#[cfg_attr(not(test), allow(unused_imports))]
+pub use events::POLLPRI;
+#[cfg_attr(not(test), allow(unused_imports))]
+pub use poller::PollSet;
+#[cfg_attr(not(test), allow(unused_imports))]
+pub use signal::{take_pending_signal, uninstall_shutdown_signals};
 pub use socket::{bind_tcp_listener, set_listen_backlog};
 
 #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
@@ -211,3 +201,31 @@ fn cvt(result: c_int) -> io::Result<c_int> {
         Ok(result)
     }
 }
+
+/// The examples these items' docs had while the module was public,
+/// kept as tests.
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn module_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, PollFd, poll};
+            use std::io::Write;
+            use std::os::fd::AsRawFd;
+            use std::os::unix::net::UnixStream;
+            use std::time::Duration;
+
+            let (reader, mut writer) = UnixStream::pair()?;
+            let mut fds = [PollFd::new(reader.as_raw_fd(), POLLIN)];
+            assert_eq!(poll(&mut fds, Some(Duration::ZERO))?, 0); // nothing to read yet
+            writer.write_all(b"x")?;
+            assert_eq!(poll(&mut fds, Some(Duration::from_secs(5)))?, 1);
+            assert!(fds[0].revents().contains(POLLIN));
+            Ok(())
+        };
+        run().unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests;

@@ -5,6 +5,9 @@
 //! methods (`add`, `modify`, `remove`, `remove_closing`, `wait`), so the
 //! loop never knows which one it has.
 #![forbid(unsafe_code)]
+// poll(2) is the loop's poller on macOS and the BSDs; on Linux only the
+// tests and `--cfg waitress_force_poll` use `PollSet`.
+#![cfg_attr(all(target_os = "linux", not(waitress_force_poll)), allow(dead_code))]
 
 use std::collections::HashMap;
 use std::io::{self, ErrorKind};
@@ -28,26 +31,6 @@ use super::{Events, PollFd, poll};
 ///
 /// A descriptor must be [removed](Poller::remove) before it is closed.
 ///
-/// ```
-/// use std::io::Write;
-/// use std::os::fd::AsRawFd;
-/// use std::os::unix::net::UnixStream;
-/// use std::time::Duration;
-/// use waitress::io::sys::{Events, Poller, POLLIN};
-///
-/// let (reader, mut writer) = UnixStream::pair()?;
-/// let mut poller = Poller::new()?;
-/// poller.add(reader.as_raw_fd(), 7, POLLIN)?;
-/// let mut ready = Vec::new();
-/// poller.wait(&mut ready, Some(Duration::ZERO))?;
-/// assert!(ready.is_empty());
-/// writer.write_all(b"x")?;
-/// poller.wait(&mut ready, Some(Duration::from_secs(5)))?;
-/// assert_eq!(ready, [(7, POLLIN)]);
-/// poller.remove(reader.as_raw_fd())?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-///
 /// [`POLLERR`]: super::POLLERR
 /// [`POLLHUP`]: super::POLLHUP
 #[cfg(all(target_os = "linux", not(waitress_force_poll)))]
@@ -64,21 +47,6 @@ pub type Poller = PollSet;
 /// whole to [`poll`], so a wait costs O(registered descriptors). It is the
 /// [`Poller`] on macOS and the BSDs; on Linux it is there for comparison and
 /// tests.
-///
-/// ```
-/// use std::os::fd::AsRawFd;
-/// use std::os::unix::net::UnixStream;
-/// use std::time::Duration;
-/// use waitress::io::sys::{PollSet, POLLOUT};
-///
-/// let (a, _b) = UnixStream::pair()?;
-/// let mut set = PollSet::new()?;
-/// set.add(a.as_raw_fd(), 1, POLLOUT)?;
-/// let mut ready = Vec::new();
-/// set.wait(&mut ready, Some(Duration::from_secs(5)))?;
-/// assert_eq!(ready, [(1, POLLOUT)]);
-/// # Ok::<(), std::io::Error>(())
-/// ```
 #[derive(Debug, Default)]
 pub struct PollSet {
     entries: Vec<PollFd>,
@@ -90,24 +58,11 @@ pub struct PollSet {
 impl PollSet {
     /// An empty set. (Returns a `Result` to match
     /// [`Epoll::new`](super::Epoll::new).)
-    ///
-    /// ```
-    /// let set = waitress::io::sys::PollSet::new()?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn new() -> io::Result<PollSet> {
         Ok(PollSet::default())
     }
 
     /// Registers `fd`, reported as `key`, waiting for `interest`.
-    ///
-    /// ```
-    /// use waitress::io::sys::{PollSet, POLLIN};
-    /// let mut set = PollSet::new()?;
-    /// set.add(0, 1, POLLIN)?;
-    /// assert!(set.add(0, 2, POLLIN).is_err()); // already registered
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn add(&mut self, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
         if fd < 0 {
             return Err(io::Error::new(
@@ -128,14 +83,6 @@ impl PollSet {
     }
 
     /// Changes the key and interest of a registered `fd`.
-    ///
-    /// ```
-    /// use waitress::io::sys::{Events, PollSet, POLLIN};
-    /// let mut set = PollSet::new()?;
-    /// set.add(0, 1, POLLIN)?;
-    /// set.modify(0, 1, Events::EMPTY)?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn modify(&mut self, fd: RawFd, key: usize, interest: Events) -> io::Result<()> {
         let position = self.position(fd)?;
         self.entries[position].set_events(interest);
@@ -144,15 +91,6 @@ impl PollSet {
     }
 
     /// Unregisters `fd`.
-    ///
-    /// ```
-    /// use waitress::io::sys::{PollSet, POLLIN};
-    /// let mut set = PollSet::new()?;
-    /// set.add(0, 1, POLLIN)?;
-    /// set.remove(0)?;
-    /// assert!(set.remove(0).is_err());
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn remove(&mut self, fd: RawFd) -> io::Result<()> {
         let position = self.position(fd)?;
         self.positions.remove(&fd);
@@ -168,14 +106,6 @@ impl PollSet {
     /// The same as [`remove`](PollSet::remove) here; see
     /// [`Epoll::remove_closing`](super::Epoll::remove_closing) for why it
     /// exists.
-    ///
-    /// ```
-    /// use waitress::io::sys::{PollSet, POLLIN};
-    /// let mut set = PollSet::new()?;
-    /// set.add(0, 1, POLLIN)?;
-    /// set.remove_closing(0)?;
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn remove_closing(&mut self, fd: RawFd) -> io::Result<()> {
         self.remove(fd)
     }
@@ -183,14 +113,6 @@ impl PollSet {
     /// Waits until a registered descriptor is ready or `timeout` passes
     /// (`None`: no limit), and fills `ready` with `(key, events)` pairs; an
     /// empty `ready` means the timeout passed.
-    ///
-    /// ```
-    /// use std::time::Duration;
-    /// let mut ready = Vec::new();
-    /// waitress::io::sys::PollSet::new()?.wait(&mut ready, Some(Duration::ZERO))?;
-    /// assert!(ready.is_empty());
-    /// # Ok::<(), std::io::Error>(())
-    /// ```
     pub fn wait(
         &mut self,
         ready: &mut Vec<(usize, Events)>,
@@ -215,5 +137,123 @@ impl PollSet {
             .get(&fd)
             .copied()
             .ok_or_else(|| io::Error::new(ErrorKind::NotFound, "descriptor not registered"))
+    }
+}
+
+/// The examples these items' docs had while the module was public,
+/// kept as tests.
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn poller_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, Poller};
+            use std::io::Write;
+            use std::os::fd::AsRawFd;
+            use std::os::unix::net::UnixStream;
+            use std::time::Duration;
+
+            let (reader, mut writer) = UnixStream::pair()?;
+            let mut poller = Poller::new()?;
+            poller.add(reader.as_raw_fd(), 7, POLLIN)?;
+            let mut ready = Vec::new();
+            poller.wait(&mut ready, Some(Duration::ZERO))?;
+            assert!(ready.is_empty());
+            writer.write_all(b"x")?;
+            poller.wait(&mut ready, Some(Duration::from_secs(5)))?;
+            assert_eq!(ready, [(7, POLLIN)]);
+            poller.remove(reader.as_raw_fd())?;
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn pollset_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLOUT, PollSet};
+            use std::os::fd::AsRawFd;
+            use std::os::unix::net::UnixStream;
+            use std::time::Duration;
+
+            let (a, _b) = UnixStream::pair()?;
+            let mut set = PollSet::new()?;
+            set.add(a.as_raw_fd(), 1, POLLOUT)?;
+            let mut ready = Vec::new();
+            set.wait(&mut ready, Some(Duration::from_secs(5)))?;
+            assert_eq!(ready, [(1, POLLOUT)]);
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn new_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            let _set = crate::io::sys::PollSet::new()?;
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn add_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, PollSet};
+            let mut set = PollSet::new()?;
+            set.add(0, 1, POLLIN)?;
+            assert!(set.add(0, 2, POLLIN).is_err()); // already registered
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn modify_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{Events, POLLIN, PollSet};
+            let mut set = PollSet::new()?;
+            set.add(0, 1, POLLIN)?;
+            set.modify(0, 1, Events::EMPTY)?;
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn remove_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, PollSet};
+            let mut set = PollSet::new()?;
+            set.add(0, 1, POLLIN)?;
+            set.remove(0)?;
+            assert!(set.remove(0).is_err());
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn remove_closing_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::{POLLIN, PollSet};
+            let mut set = PollSet::new()?;
+            set.add(0, 1, POLLIN)?;
+            set.remove_closing(0)?;
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn wait_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use std::time::Duration;
+            let mut ready = Vec::new();
+            crate::io::sys::PollSet::new()?.wait(&mut ready, Some(Duration::ZERO))?;
+            assert!(ready.is_empty());
+            Ok(())
+        };
+        run().unwrap();
     }
 }

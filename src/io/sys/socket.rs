@@ -26,15 +26,6 @@ fn backlog_int(backlog: u32) -> c_int {
 /// The kernel silently caps the value (`net.core.somaxconn` on Linux,
 /// `kern.ipc.somaxconn` on macOS); values above `i32::MAX` become `i32::MAX`.
 ///
-/// ```
-/// use std::net::TcpListener;
-/// use waitress::io::sys::set_listen_backlog;
-///
-/// let listener = TcpListener::bind("127.0.0.1:0")?;
-/// set_listen_backlog(&listener, 2048)?;
-/// # Ok::<(), std::io::Error>(())
-/// ```
-///
 /// [`UnixListener`]: std::os::unix::net::UnixListener
 // ANCHOR: backlog
 pub fn set_listen_backlog(listener: &impl AsFd, backlog: u32) -> io::Result<()> {
@@ -181,18 +172,6 @@ fn sockaddr_in6(address: SocketAddrV6) -> SockaddrIn6 {
 /// do, so a restarted server can bind while old connections linger in
 /// TIME_WAIT). It is left blocking: call `set_nonblocking(true)` for a poll
 /// loop.
-///
-/// ```
-/// use waitress::io::sys::bind_tcp_listener;
-///
-/// let v4 = bind_tcp_listener("0.0.0.0:0".parse().unwrap(), 1024, true)?;
-/// let port = v4.local_addr()?.port();
-/// // The same port over IPv6, if this machine has IPv6.
-/// if let Ok(v6) = bind_tcp_listener(format!("[::]:{port}").parse().unwrap(), 1024, true) {
-///     assert_eq!(v6.local_addr()?.port(), port);
-/// }
-/// # Ok::<(), std::io::Error>(())
-/// ```
 // ANCHOR: bind
 pub fn bind_tcp_listener(
     address: SocketAddr,
@@ -246,5 +225,39 @@ mod tests {
         assert_eq!(raw.sin6_addr[15], 1);
         assert_eq!(raw.sin6_scope_id, 3);
         assert_eq!(c_int::from(raw.sin6_family), AF_INET6);
+    }
+}
+
+/// The examples these items' docs had while the module was public,
+/// kept as tests.
+#[cfg(test)]
+mod doc_examples {
+    #[test]
+    fn set_listen_backlog_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::set_listen_backlog;
+            use std::net::TcpListener;
+
+            let listener = TcpListener::bind("127.0.0.1:0")?;
+            set_listen_backlog(&listener, 2048)?;
+            Ok(())
+        };
+        run().unwrap();
+    }
+
+    #[test]
+    fn bind_tcp_listener_example() {
+        let run = || -> Result<(), Box<dyn std::error::Error>> {
+            use crate::io::sys::bind_tcp_listener;
+
+            let v4 = bind_tcp_listener("0.0.0.0:0".parse().unwrap(), 1024, true)?;
+            let port = v4.local_addr()?.port();
+            // The same port over IPv6, if this machine has IPv6.
+            if let Ok(v6) = bind_tcp_listener(format!("[::]:{port}").parse().unwrap(), 1024, true) {
+                assert_eq!(v6.local_addr()?.port(), port);
+            }
+            Ok(())
+        };
+        run().unwrap();
     }
 }

@@ -2,6 +2,7 @@
 //! trigger, the shutdown-signal handler, binding listeners (backlog,
 //! IPV6_V6ONLY dual stack) and adopting inherited sockets. Every wait has a
 //! timeout; no test can hang.
+#![allow(unsafe_code)]
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
@@ -12,12 +13,12 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
-use waitress::io::sys::{
+use crate::io::sys::{
     Events, Listener, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd, PollSet, Poller, Signal,
     adopt_listener, bind_tcp_listener, install_shutdown_signals, listen_fds_from_env, poll,
     set_listen_backlog, take_pending_signal, take_pending_signals, uninstall_shutdown_signals,
 };
-use waitress::io::trigger::Trigger;
+use crate::io::trigger::Trigger;
 
 const LONG: Duration = Duration::from_secs(10);
 
@@ -460,13 +461,13 @@ macro_rules! readiness {
 }
 readiness!(PollSet);
 #[cfg(target_os = "linux")]
-readiness!(waitress::io::sys::Epoll);
+readiness!(crate::io::sys::Epoll);
 
 fn pollers() -> Vec<(&'static str, Box<dyn Readiness>)> {
     vec![
         ("poll", Box::new(PollSet::new().unwrap())),
         #[cfg(target_os = "linux")]
-        ("epoll", Box::new(waitress::io::sys::Epoll::new().unwrap())),
+        ("epoll", Box::new(crate::io::sys::Epoll::new().unwrap())),
     ]
 }
 
