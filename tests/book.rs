@@ -187,7 +187,7 @@ fn module_prefix(root: &Path, file: &Path) -> String {
 struct TestIndex {
     /// `src/` unit tests, by full path.
     unit: Vec<String>,
-    /// `tests/NAME.rs` → its tests.
+    /// `tests/NAME.rs` (or `tests/NAME/main.rs` and its modules) → its tests.
     integration: Vec<(String, Vec<String>)>,
     /// Files in `src/` (relative paths): doc tests are named after them.
     sources: Vec<String>,
@@ -206,10 +206,20 @@ impl TestIndex {
         }
         for file in fs::read_dir(root.join("tests")).unwrap() {
             let file = file.unwrap().path();
+            let name = file.file_stem().unwrap().to_string_lossy().into_owned();
             if file.extension().is_some_and(|e| e == "rs") {
-                let name = file.file_stem().unwrap().to_string_lossy().into_owned();
                 let source = fs::read_to_string(&file).unwrap();
                 index.integration.push((name, test_names(&source, "")));
+            } else if file.join("main.rs").is_file() {
+                // A test target in a folder: `main.rs` and its modules,
+                // one file each (`tests/parser/limits.rs` → `limits::`).
+                let mut names = Vec::new();
+                for part in rust_files(&file) {
+                    let stem = part.file_stem().unwrap().to_string_lossy().into_owned();
+                    let prefix = if stem == "main" { String::new() } else { format!("{stem}::") };
+                    names.extend(test_names(&fs::read_to_string(&part).unwrap(), &prefix));
+                }
+                index.integration.push((name, names));
             }
         }
         index
