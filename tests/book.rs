@@ -216,7 +216,11 @@ impl TestIndex {
                 let mut names = Vec::new();
                 for part in rust_files(&file) {
                     let stem = part.file_stem().unwrap().to_string_lossy().into_owned();
-                    let prefix = if stem == "main" { String::new() } else { format!("{stem}::") };
+                    let prefix = if stem == "main" {
+                        String::new()
+                    } else {
+                        format!("{stem}::")
+                    };
                     names.extend(test_names(&fs::read_to_string(&part).unwrap(), &prefix));
                 }
                 index.integration.push((name, names));
