@@ -1,8 +1,14 @@
 //! The book and the code never drift: every `{{#include}}` in the book must
 //! name a file that exists and, when it names an anchor, an anchor that the
-//! file marks with `ANCHOR:` / `ANCHOR_END:`.
+//! file marks with `ANCHOR:` / `ANCHOR_END:`; every `cargo test` command in
+//! it runs a test; every relative link points somewhere.
+//!
+//! The checks are here; `self_tests` checks the checkers themselves.
 
+#[path = "../support/mod.rs"]
 mod support;
+
+mod self_tests;
 
 use std::fs;
 use std::path::{Path, PathBuf};
@@ -80,25 +86,6 @@ fn every_book_include_names_an_existing_file_and_anchor() {
         problems.join("\n")
     );
     assert!(checked > 0, "the book includes code from src/");
-}
-
-#[test]
-fn the_include_checker_notices_a_missing_anchor() {
-    let source = "// ANCHOR: present\nfn f() {}\n// ANCHOR_END: present\n";
-    assert!(has_anchor(source, "present"));
-    assert!(!has_anchor(source, "absent"));
-    assert!(!has_anchor("// ANCHOR: half\n", "half"));
-    let found = includes("x {{#include ../../src/gateway/mod.rs:body}} y {{#include ../a.rs}}");
-    assert_eq!(
-        found,
-        vec![
-            (
-                "../../src/gateway/mod.rs".to_string(),
-                Some("body".to_string())
-            ),
-            ("../a.rs".to_string(), None)
-        ]
-    );
 }
 
 // ---------------------------------------------------------------------------
@@ -362,37 +349,6 @@ fn every_cargo_test_command_in_the_book_runs_a_test() {
     );
 }
 
-#[test]
-fn the_test_filter_checker_notices_a_filter_that_matches_nothing() {
-    let source = "fn helper() {}\n#[test]\nfn top() {}\nmod tests {\n    use super::*;\n\n    #[test]\n    #[ignore = \"exercise\"]\n    fn inner_one() {}\n\n    fn not_a_test() {}\n}\nproptest! {\n    #[test]\n    fn a_property(x in 0..1u8) {}\n}\n";
-    assert_eq!(
-        test_names(source, "parser::"),
-        [
-            "parser::top",
-            "parser::tests::inner_one",
-            "parser::a_property"
-        ]
-    );
-    let index = TestIndex {
-        unit: vec!["parser::tests::inner_one".to_string()],
-        integration: vec![("server".to_string(), vec!["pipelined_requests".to_string()])],
-        sources: vec!["src/http/parser.rs".to_string()],
-    };
-    assert_eq!(index.check("--test server pipelined"), Ok(()));
-    assert_eq!(index.check("--lib parser::tests"), Ok(()));
-    assert_eq!(index.check("--doc parser"), Ok(()));
-    assert_eq!(index.check("inner"), Ok(()));
-    assert!(index.check("--test server pipelnied").is_err(), "a typo");
-    assert!(index.check("--test sever").is_err(), "no such file");
-    assert!(index.check("--lib pipelined").is_err(), "wrong binary");
-    assert!(index.check("--test server -- --exact pipelined").is_err());
-    assert_eq!(index.check("--test server -- --ignored pipelined_"), Ok(()));
-    let commands = cargo_test_commands(
-        "cargo test nope\n```sh\n$ cargo test --test server x   # why\ncargo run\n```\n",
-    );
-    assert_eq!(commands, ["--test server x"]);
-}
-
 // ---------------------------------------------------------------------------
 // Relative links point somewhere.
 // ---------------------------------------------------------------------------
@@ -553,44 +509,6 @@ fn every_relative_link_in_the_book_points_somewhere() {
     );
 }
 
-#[test]
-fn the_link_checker_notices_a_missing_file_and_heading() {
-    assert_eq!(
-        heading_id("`poll(2)` without the `libc` crate"),
-        "poll2-without-the-libc-crate"
-    );
-    assert_eq!(
-        heading_id("Forwarded vs X-Forwarded-*"),
-        "forwarded-vs-x-forwarded-"
-    );
-    assert_eq!(
-        heading_ids("# A\n```\n# not a heading\n```\n## A\n### B c\n"),
-        ["a", "a-1", "b-c"]
-    );
-    let chapter = "# Top\nSee [here](#top), [there](introduction.md#how-to-read-it), \
-                   `[not](code.md)` and ![map](architecture.svg).\n[ref]: gone.md\n";
-    assert_eq!(
-        link_targets(chapter),
-        [
-            "#top",
-            "introduction.md#how-to-read-it",
-            "architecture.svg",
-            "gone.md"
-        ]
-    );
-    let book = Path::new(env!("CARGO_MANIFEST_DIR")).join("book/src");
-    let here = book.join("introduction.md");
-    assert_eq!(check_link(&here, chapter, "#top"), Ok(()));
-    assert!(check_link(&here, chapter, "#bottom").is_err());
-    assert_eq!(check_link(&here, chapter, "parser.md"), Ok(()));
-    assert!(check_link(&here, chapter, "parsr.md").is_err());
-    assert!(check_link(&here, chapter, "parser.md#no-such-heading").is_err());
-    assert_eq!(
-        check_link(&here, chapter, "https://example.com/x.md"),
-        Ok(())
-    );
-}
-
 /// The lines of a chapter that put an `{{#include}}` after indentation (in a
 /// list item, say): mdBook inserts the file's lines without it, so the
 /// listing ends the list and breaks out of its code fence.
@@ -619,10 +537,4 @@ fn every_book_include_starts_its_line() {
         "indented includes (move them out of the list item):\n{}",
         problems.join("\n")
     );
-}
-
-#[test]
-fn the_indentation_checker_notices_an_include_in_a_list_item() {
-    let chapter = "1. Write it:\n\n   ```rust\n   {{#include ../a.rs:x}}\n   ```\n\n```rust\n{{#include ../b.rs:y}}\n```\n";
-    assert_eq!(indented_includes(chapter), ["   {{#include ../a.rs:x}}"]);
 }
