@@ -9,22 +9,8 @@
 //! queue: bytes are appended at the back and read, then skipped, at the
 //! front.
 //!
-//! ```
-//! use std::io::Read;
-//! use waitress::http::buffers::OverflowableBuffer;
-//!
-//! let mut buffer = OverflowableBuffer::new(8);
-//! buffer.append(b"hello").unwrap();
-//! assert!(!buffer.is_file());
-//! buffer.append(b" world").unwrap(); // 11 bytes > 8: spooled to a file
-//! assert!(buffer.is_file());
-//! assert_eq!(buffer.len(), 11);
-//!
-//! let mut input = buffer.into_input().unwrap();
-//! let mut text = String::new();
-//! input.read_to_string(&mut text).unwrap();
-//! assert_eq!(text, "hello world");
-//! ```
+//! The examples are unit tests at the end of this file (`doc_examples`),
+//! with the tests of the queue and of the body it becomes.
 #![forbid(unsafe_code)]
 
 use std::fs::{File, OpenOptions};
@@ -46,17 +32,6 @@ const COPY_CHUNK: usize = 64 * 1024;
 /// append that would cross the limit moves everything to the file first.
 /// When a spooled buffer is drained completely it drops the file and goes
 /// back to memory, so a long-lived output buffer does not keep a file open.
-///
-/// ```
-/// use waitress::http::buffers::OverflowableBuffer;
-///
-/// let mut queue = OverflowableBuffer::new(1024);
-/// queue.append(b"abcdef").unwrap();
-/// assert_eq!(queue.peek(4).unwrap(), b"abcd");
-/// queue.skip(2).unwrap();
-/// assert_eq!(queue.get(10).unwrap(), b"cdef");
-/// assert!(queue.is_empty());
-/// ```
 #[derive(Debug)]
 pub struct OverflowableBuffer {
     overflow: usize,
@@ -91,6 +66,7 @@ impl OverflowableBuffer {
     }
 
     /// The overflow size this buffer was made with.
+    #[allow(dead_code)] // for chapter 6's exercise "Spool at once"
     pub fn overflow(&self) -> usize {
         self.overflow
     }
@@ -130,6 +106,7 @@ impl OverflowableBuffer {
     }
 
     /// Whether the bytes live in a temporary file.
+    #[cfg_attr(not(test), allow(dead_code))] // for the tests
     pub fn is_file(&self) -> bool {
         matches!(self.storage, Storage::File { .. })
     }
@@ -171,14 +148,6 @@ impl OverflowableBuffer {
 
     /// The queued bytes, when they are in memory: a writer can send them
     /// without copying them out first.
-    ///
-    /// ```
-    /// use waitress::http::buffers::OverflowableBuffer;
-    /// let mut queue = OverflowableBuffer::new(1024);
-    /// queue.append(b"abc").unwrap();
-    /// queue.skip(1).unwrap();
-    /// assert_eq!(queue.in_memory(), Some(&b"bc"[..]));
-    /// ```
     pub fn in_memory(&self) -> Option<&[u8]> {
         match &self.storage {
             Storage::Memory { bytes, start } => Some(&bytes[*start..]),
@@ -211,6 +180,7 @@ impl OverflowableBuffer {
     }
 
     /// Up to `max` bytes from the front, not consumed.
+    #[cfg_attr(not(test), allow(dead_code))] // for the tests
     pub fn peek(&mut self, max: usize) -> io::Result<Vec<u8>> {
         let queued = usize::try_from(self.len()).unwrap_or(usize::MAX);
         let mut out = vec![0; max.min(queued)];
@@ -248,6 +218,7 @@ impl OverflowableBuffer {
     }
 
     /// Removes and returns up to `max` bytes from the front.
+    #[cfg_attr(not(test), allow(dead_code))] // for the tests
     pub fn get(&mut self, max: usize) -> io::Result<Vec<u8>> {
         let bytes = self.peek(max)?;
         self.skip(bytes.len() as u64)?;
@@ -416,5 +387,89 @@ mod tests {
             }
         }
         assert!(!buffer.is_file());
+    }
+}
+
+/// The examples that were the module's documentation, and the tests of the
+/// buffer as the channel uses it (they were `tests/buffers.rs`).
+#[cfg(test)]
+mod doc_examples {
+    use std::io::{Read, Seek, SeekFrom};
+
+    use super::OverflowableBuffer;
+
+    /// The module's example: memory up to the overflow size, then a file.
+    #[test]
+    fn spools_past_the_overflow_and_reads_back() {
+        let mut buffer = OverflowableBuffer::new(8);
+        buffer.append(b"hello").unwrap();
+        assert!(!buffer.is_file());
+        buffer.append(b" world").unwrap(); // 11 bytes > 8: spooled to a file
+        assert!(buffer.is_file());
+        assert_eq!(buffer.len(), 11);
+
+        let mut input = buffer.into_input().unwrap();
+        let mut text = String::new();
+        input.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "hello world");
+    }
+
+    /// `OverflowableBuffer`'s example: a FIFO queue.
+    #[test]
+    fn is_a_fifo_queue() {
+        let mut queue = OverflowableBuffer::new(1024);
+        queue.append(b"abcdef").unwrap();
+        assert_eq!(queue.peek(4).unwrap(), b"abcd");
+        queue.skip(2).unwrap();
+        assert_eq!(queue.get(10).unwrap(), b"cdef");
+        assert!(queue.is_empty());
+    }
+
+    /// `in_memory`'s example.
+    #[test]
+    fn in_memory_shows_the_queued_bytes() {
+        let mut queue = OverflowableBuffer::new(1024);
+        queue.append(b"abc").unwrap();
+        queue.skip(1).unwrap();
+        assert_eq!(queue.in_memory(), Some(&b"bc"[..]));
+    }
+
+    #[test]
+    fn spooled_buffer_works_as_an_output_queue() {
+        let mut queue = OverflowableBuffer::new(16);
+        for n in 0..10 {
+            queue.append(format!("line {n}\n").as_bytes()).unwrap();
+        }
+        assert!(queue.is_file());
+        assert_eq!(queue.memory_capacity(), 0);
+        let mut drained = Vec::new();
+        let mut window = [0; 5];
+        while !queue.is_empty() {
+            let count = queue.peek_into(&mut window).unwrap();
+            drained.extend_from_slice(&window[..count]);
+            queue.skip(count as u64).unwrap();
+        }
+        let expected: String = (0..10).map(|n| format!("line {n}\n")).collect();
+        assert_eq!(drained, expected.as_bytes());
+        assert!(
+            !queue.is_file(),
+            "a drained spooled buffer returns to memory"
+        );
+    }
+
+    #[test]
+    fn spooled_input_reads_and_seeks_from_the_start() {
+        let mut buffer = OverflowableBuffer::new(4);
+        buffer.append(b"0123456789").unwrap();
+        let mut input = buffer.into_input().unwrap();
+        assert!(input.is_file());
+        assert_eq!(input.len(), 10);
+        let mut text = String::new();
+        input.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "0123456789");
+        input.seek(SeekFrom::Start(5)).unwrap();
+        text.clear();
+        input.read_to_string(&mut text).unwrap();
+        assert_eq!(text, "56789");
     }
 }

@@ -217,8 +217,8 @@ pub enum ParseError {
     ChunkSizeTooLarge,
     /// 400: a chunk extension outside the RFC 9112 §7.1.1 grammar.
     InvalidChunkExtension,
-    /// 400: chunk extensions longer in total than
-    /// [`crate::http::receiver::MAX_CHUNK_EXTENSIONS_SIZE`].
+    /// 400: chunk extensions longer in total than 16 KiB per body
+    /// (`MAX_CHUNK_EXTENSIONS_SIZE` in `http::receiver`).
     ChunkExtensionsTooLarge,
     /// 400: chunk data not followed by exactly CRLF.
     ChunkNotTerminated,

@@ -4,8 +4,8 @@
 //! | module | concern |
 //! |---|---|
 //! | [`parser`] | the hand-written HTTP/1.1 request parser |
-//! | [`receiver`] | body framing: Content-Length and chunked |
-//! | [`buffers`] | bodies in memory or spooled to temporary files |
+//! | `receiver` | body framing: Content-Length and chunked |
+//! | `buffers` | bodies in memory or spooled to temporary files |
 //! | `input` | the received body as the application reads it (`wsgi.input`) |
 //! | `limits` | how much a request may make the server hold ([`parser::Limits`]) |
 //! | `grammar` | byte tables, the field line, tokens and numbers |
@@ -18,7 +18,7 @@
 //! the errors below them, so no module here imports one above it.
 #![forbid(unsafe_code)]
 
-pub mod buffers;
+pub(crate) mod buffers;
 pub mod date;
 pub mod error;
 pub(crate) mod fields;
@@ -27,5 +27,5 @@ pub(crate) mod input;
 pub(crate) mod latin1;
 mod limits;
 pub mod parser;
-pub mod receiver;
+pub(crate) mod receiver;
 pub(crate) mod uri;

@@ -11,21 +11,7 @@
 //!   byte-at-a-time state machine for the framing and bulk copies for the
 //!   data, so it needs no buffering of its own and accepts any split.
 //!
-//! ```
-//! use std::io::Read;
-//! use waitress::http::buffers::OverflowableBuffer;
-//! use waitress::http::parser::Limits;
-//! use waitress::http::receiver::ChunkedReceiver;
-//!
-//! let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(1024), &Limits::default());
-//! let wire = b"5\r\nhello\r\n6;lang=en\r\n world\r\n0\r\n\r\nNEXT";
-//! let consumed = receiver.received(wire).unwrap();
-//! assert_eq!(&wire[consumed..], b"NEXT");
-//! assert!(receiver.is_complete());
-//! let mut body = String::new();
-//! receiver.into_input().unwrap().read_to_string(&mut body).unwrap();
-//! assert_eq!(body, "hello world");
-//! ```
+//! The examples are unit tests at the end of this file (`doc_examples`).
 #![forbid(unsafe_code)]
 
 use std::io;
@@ -38,16 +24,6 @@ use crate::http::limits::Limits;
 
 /// How many bytes of chunk extensions one body may carry in total. They are
 /// validated and then thrown away, so there is no reason to read more.
-///
-/// ```
-/// use waitress::http::buffers::OverflowableBuffer;
-/// use waitress::http::parser::{Limits, ParseError};
-/// use waitress::http::receiver::{ChunkedReceiver, MAX_CHUNK_EXTENSIONS_SIZE};
-///
-/// let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &Limits::default());
-/// let long = format!("1;a={}\r\n", "v".repeat(MAX_CHUNK_EXTENSIONS_SIZE));
-/// assert_eq!(receiver.received(long.as_bytes()), Err(ParseError::ChunkExtensionsTooLarge));
-/// ```
 pub const MAX_CHUNK_EXTENSIONS_SIZE: usize = 16 * 1024;
 
 /// How much memory a receiver reserves up front for a Content-Length body:
@@ -55,18 +31,8 @@ pub const MAX_CHUNK_EXTENSIONS_SIZE: usize = 16 * 1024;
 const INITIAL_RESERVATION: u64 = 64 * 1024;
 
 // ANCHOR: fixed
-/// Receives a body of exactly `Content-Length` bytes.
-///
-/// ```
-/// use waitress::http::buffers::OverflowableBuffer;
-/// use waitress::http::receiver::FixedStreamReceiver;
-///
-/// let mut receiver = FixedStreamReceiver::new(5, OverflowableBuffer::new(1024));
-/// assert_eq!(receiver.received(b"hel").unwrap(), 3);
-/// assert_eq!(receiver.received(b"loGET /").unwrap(), 2);
-/// assert!(receiver.is_complete());
-/// assert_eq!(receiver.into_input().unwrap().len(), 5);
-/// ```
+/// Receives a body of exactly `Content-Length` bytes, and leaves what
+/// follows it.
 #[derive(Debug)]
 pub struct FixedStreamReceiver {
     remaining: u64,
@@ -169,16 +135,6 @@ enum ExtensionState {
 /// extensions may total [`MAX_CHUNK_EXTENSIONS_SIZE`]; the trailer section
 /// must stay below `max_header_size`. Trailer fields are checked like header
 /// fields and discarded.
-///
-/// ```
-/// use waitress::http::buffers::OverflowableBuffer;
-/// use waitress::http::parser::{Limits, ParseError};
-/// use waitress::http::receiver::ChunkedReceiver;
-///
-/// let limits = Limits::default();
-/// let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &limits);
-/// assert_eq!(receiver.received(b"+5\r\n"), Err(ParseError::InvalidChunkSize));
-/// ```
 #[derive(Debug)]
 pub struct ChunkedReceiver {
     state: ChunkState,
@@ -220,6 +176,7 @@ impl ChunkedReceiver {
     }
 
     /// The decoded length so far.
+    #[cfg_attr(not(test), allow(dead_code))] // for the tests
     pub fn body_len(&self) -> u64 {
         self.body_len
     }
@@ -434,5 +391,93 @@ mod tests {
     fn quoted_extension_with_escapes_is_accepted() {
         let (_, body) = decode(b"3;a=\"x\\\"y; z\";b\r\nabc\r\n0\r\n\r\n").unwrap();
         assert_eq!(body, b"abc");
+    }
+}
+
+/// The examples that were the documentation of the receivers, and the tests
+/// of a receiver on its own (they were in `tests/buffers.rs`).
+#[cfg(test)]
+mod doc_examples {
+    use std::io::Read;
+
+    use super::{ChunkedReceiver, FixedStreamReceiver, MAX_CHUNK_EXTENSIONS_SIZE};
+    use crate::http::buffers::OverflowableBuffer;
+    use crate::http::error::ParseError;
+    use crate::http::limits::Limits;
+
+    /// The module's example: a chunked body, and the request after it left.
+    #[test]
+    fn chunked_body_then_the_next_request() {
+        let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(1024), &Limits::default());
+        let wire = b"5\r\nhello\r\n6;lang=en\r\n world\r\n0\r\n\r\nNEXT";
+        let consumed = receiver.received(wire).unwrap();
+        assert_eq!(&wire[consumed..], b"NEXT");
+        assert!(receiver.is_complete());
+        let mut body = String::new();
+        receiver
+            .into_input()
+            .unwrap()
+            .read_to_string(&mut body)
+            .unwrap();
+        assert_eq!(body, "hello world");
+    }
+
+    /// `MAX_CHUNK_EXTENSIONS_SIZE`'s example.
+    #[test]
+    fn chunk_extensions_are_bounded() {
+        let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &Limits::default());
+        let long = format!("1;a={}\r\n", "v".repeat(MAX_CHUNK_EXTENSIONS_SIZE));
+        assert_eq!(
+            receiver.received(long.as_bytes()),
+            Err(ParseError::ChunkExtensionsTooLarge)
+        );
+    }
+
+    /// `FixedStreamReceiver`'s example.
+    #[test]
+    fn fixed_receiver_takes_exactly_its_length() {
+        let mut receiver = FixedStreamReceiver::new(5, OverflowableBuffer::new(1024));
+        assert_eq!(receiver.received(b"hel").unwrap(), 3);
+        assert_eq!(receiver.received(b"loGET /").unwrap(), 2);
+        assert!(receiver.is_complete());
+        assert_eq!(receiver.into_input().unwrap().len(), 5);
+    }
+
+    /// `ChunkedReceiver`'s example.
+    #[test]
+    fn a_signed_chunk_size_is_refused() {
+        let limits = Limits::default();
+        let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &limits);
+        assert_eq!(
+            receiver.received(b"+5\r\n"),
+            Err(ParseError::InvalidChunkSize)
+        );
+    }
+
+    #[test]
+    fn fixed_receiver_spools_past_the_overflow() {
+        let mut receiver = FixedStreamReceiver::new(10, OverflowableBuffer::new(4));
+        assert_eq!(receiver.received(b"01234").unwrap(), 5);
+        assert!(receiver.buffered_capacity() <= 4);
+        assert_eq!(receiver.received(b"56789extra").unwrap(), 5);
+        assert!(receiver.is_complete());
+        let input = receiver.into_input().unwrap();
+        assert!(input.is_file());
+        assert_eq!(input.len(), 10);
+    }
+
+    #[test]
+    fn chunked_receiver_on_its_own() {
+        let limits = Limits {
+            max_body_size: 8,
+            ..Limits::default()
+        };
+        let mut receiver = ChunkedReceiver::new(OverflowableBuffer::new(64), &limits);
+        assert_eq!(receiver.received(b"3\r\nabc\r\n").unwrap(), 8);
+        assert_eq!(receiver.body_len(), 3);
+        assert_eq!(
+            receiver.received(b"5\r\n"),
+            Err(ParseError::BodyTooLarge { limit: 8 })
+        );
     }
 }

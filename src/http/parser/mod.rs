@@ -12,7 +12,7 @@
 //! `max_header_size`. So every byte is looked at a constant number of times
 //! (the parser is linear in its input, with no regex and no backtracking),
 //! and feeding a request in one piece or byte by byte gives the same result.
-//! Bodies are handed to the receivers of [`crate::http::receiver`].
+//! Bodies are handed to the body receivers (`http::receiver`, internal).
 //!
 //! The parser is strict where a lenient parser has been exploited (request
 //! smuggling, header injection, CVE-2019-16785/16786/16789/16792,
