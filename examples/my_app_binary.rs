@@ -1,12 +1,12 @@
-//! Your own server binary: `waitress-serve`'s flags, your application.
+//! Your own server binary: `waitress-serve`'s settings flags, your
+//! application.
 //!
 //! Python's `waitress-serve myapp:app` imports the application by name; a
 //! Rust program cannot, so a real application is served by a small `main`
-//! of its own. This one reads the same command line as `waitress-serve`
-//! (every adjustment, `--config`, `--help`, `--log-level`, `--access-log`;
-//! an APP argument is accepted and ignored),
-//! wraps the application in the access log when asked, and serves it until
-//! Ctrl-C or SIGTERM.
+//! of its own. This one reads every setting's flag as `waitress-serve` does
+//! (`--listen`, `--threads`, `--no-ipv6`, …, and `--help`), adds one flag of
+//! its own, `--access-log`, wraps the application in the access log when
+//! asked, and serves it until Ctrl-C or SIGTERM.
 //!
 //! Run it:
 //!
@@ -15,14 +15,11 @@
 //! curl http://127.0.0.1:8080/hello/you
 //! ```
 
-use std::fs::OpenOptions;
 use std::process::ExitCode;
 
 use waitress::apps::access_log::AccessLog;
-use waitress::cli::{AccessLogTarget, Command, help_text, parse_args};
+use waitress::config::{Adjustments, Arg, ConfigError, Flags, help_text};
 use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
-use waitress::logging::{Level, Logger};
-use waitress::server::ServerBuilder;
 
 // ANCHOR: app
 /// The application: a greeting at `/hello/NAME`, 404 elsewhere. It keeps
@@ -54,52 +51,27 @@ impl Application for Greeter {
 
 // ANCHOR: main
 fn main() -> ExitCode {
-    let cmdline = match parse_args(std::env::args().skip(1)) {
-        Ok(Command::Serve(cmdline)) => cmdline,
-        Ok(Command::Help) => {
-            print!("{}", help_text());
-            return ExitCode::SUCCESS;
-        }
-        Ok(Command::Version) => {
-            println!("my_app_binary {}", env!("CARGO_PKG_VERSION"));
+    let (adjustments, access_log) = match read_command_line() {
+        Ok(read) => read,
+        Err(ConfigError::Help { text }) => {
+            print!("{text}");
             return ExitCode::SUCCESS;
         }
         Err(error) => {
-            eprintln!("my_app_binary: {error}");
-            return ExitCode::from(2);
-        }
-    };
-    // The flags and --config file, checked.
-    let adjustments = match cmdline.adjustments() {
-        Ok(adjustments) => adjustments,
-        Err(error) => {
-            eprintln!("my_app_binary: {error}");
+            eprintln!("my_app_binary: {error} (try --help)");
             return ExitCode::from(2);
         }
     };
     let app = Greeter {
         greeting: "Hello".to_string(),
     };
-    let logger = Logger::stderr(cmdline.log_level.unwrap_or(Level::Info));
     // The access log is a middleware: the server serves whatever it wraps.
-    let format = cmdline.access_log_format.unwrap_or_default();
-    let result = match &cmdline.access_log {
-        None => serve(app, adjustments, logger),
-        Some(AccessLogTarget::Stderr) => {
-            serve(AccessLog::stderr(app).format(format), adjustments, logger)
-        }
-        Some(AccessLogTarget::File(path)) => {
-            match OpenOptions::new().create(true).append(true).open(path) {
-                Ok(file) => serve(
-                    AccessLog::new(app, file).format(format),
-                    adjustments,
-                    logger,
-                ),
-                Err(error) => Err(error),
-            }
-        }
+    let served = if access_log {
+        waitress::serve(AccessLog::stderr(app), adjustments)
+    } else {
+        waitress::serve(app, adjustments)
     };
-    match result {
+    match served {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             eprintln!("my_app_binary: {error}");
@@ -108,21 +80,25 @@ fn main() -> ExitCode {
     }
 }
 
-/// `waitress::server::serve`, with a logger of our choosing. With the
-/// default logger (standard error, info level) this whole function is
-/// `waitress::server::serve(app, adjustments)`.
-fn serve<A: Application>(
-    app: A,
-    adjustments: waitress::config::Adjustments,
-    logger: Logger,
-) -> std::io::Result<()> {
-    let server = ServerBuilder::new(app, adjustments)
-        .logger(logger)
-        .build()?;
-    for address in server.addresses() {
-        println!("Serving on {address}");
+/// The settings' flags, checked, and whether `--access-log` was given. A
+/// program with no flags of its own needs only
+/// `Adjustments::builder().args(std::env::args().skip(1))?.build()?`.
+fn read_command_line() -> Result<(Adjustments, bool), ConfigError> {
+    let mut builder = Adjustments::builder();
+    let mut access_log = false;
+    let mut flags = Flags::new(std::env::args().skip(1));
+    while let Some(arg) = flags.next_arg()? {
+        match arg {
+            Arg::Setting { key, value } => builder = builder.set(key, &value)?,
+            Arg::Flag(flag) if flag == "--access-log" => access_log = true,
+            Arg::Flag(flag) if flag == "--help" || flag == "-h" => {
+                let usage = "Usage: my_app_binary [--access-log] [SETTINGS]\n\n";
+                let text = format!("{usage}{}", help_text());
+                return Err(ConfigError::Help { text });
+            }
+            other => return Err(other.unexpected()),
+        }
     }
-    server.install_signal_handlers()?;
-    server.run()
+    Ok((builder.build()?, access_log))
 }
 // ANCHOR_END: main

@@ -2,7 +2,7 @@
 //!
 //! Rust cannot import an application by name at run time the way
 //! `waitress-serve myapp:app` does in Python, so `waitress-serve` serves one
-//! of these, chosen by its APP argument (see [`crate::cli::AppChoice`]).
+//! of these, chosen by its APP argument (`src/bin/waitress-serve/cli.rs`).
 //! A real application builds its own binary around
 //! [`serve`](crate::server::serve) instead (`examples/my_app_binary.rs`).
 //!

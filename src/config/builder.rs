@@ -2,7 +2,7 @@
 //! by name with [`set`](AdjustmentsBuilder::set). Nothing is checked here;
 //! checking is [`build`](AdjustmentsBuilder::build), in `check.rs`.
 //! [`Adjustments::builder`] and [`Adjustments::default`] start from here.
-//! The flags' setter, [`args`](AdjustmentsBuilder::args), is in `src/cli.rs`.
+//! The flags' setter, [`args`](AdjustmentsBuilder::args), is in `flags.rs`.
 #![forbid(unsafe_code)]
 
 use std::collections::BTreeMap;

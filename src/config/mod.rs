@@ -5,7 +5,9 @@
 //! are checked the same way:
 //!
 //! * Rust code: [`Adjustments::builder`] with typed setters;
-//! * the command line: `--kebab-case=value` flags (see [`crate::cli`]);
+//! * the command line: `--kebab-case=value` flags
+//!   ([`AdjustmentsBuilder::args`], or [`Flags`] for a program with flags of
+//!   its own);
 //! * an ini file with a `[server:main]` section, PasteDeploy's shape
 //!   ([`parse_ini`]).
 //!
@@ -34,14 +36,17 @@
 //! The files: `options.rs` holds the table of settings; `builder.rs`
 //! collects them; `check.rs` is `build()`, helped by `values.rs` (text to
 //! values) and `listen.rs` (listen addresses); `ini.rs` reads ini files;
-//! `error.rs` holds [`ConfigError`]. The flags' way in,
-//! [`AdjustmentsBuilder::args`], is defined in `src/cli.rs` beside the flag
-//! parser: the command line is the layer above this one.
+//! `error.rs` holds [`ConfigError`]; `flags.rs` reads command-line flags
+//! ([`AdjustmentsBuilder::args`], [`Flags`]) and writes their [`help_text`].
+//! The rest of `waitress-serve`'s command line (its APP argument,
+//! `--config`, the logging flags) is the binary's own, in
+//! `src/bin/waitress-serve/`.
 #![forbid(unsafe_code)]
 
 mod builder;
 mod check;
 mod error;
+mod flags;
 mod ini;
 mod listen;
 mod options;
@@ -52,8 +57,9 @@ mod tests;
 
 pub use builder::AdjustmentsBuilder;
 pub use error::ConfigError;
+pub use flags::{Arg, Flags, help_text};
 pub use ini::parse_ini;
-pub use options::{KNOWN_PROXY_HEADERS, Kind, OPTIONS, OptionSpec, option};
+pub use options::{ADDRESS_KEYS, KNOWN_PROXY_HEADERS, Kind, OPTIONS, OptionSpec, option};
 
 use std::collections::BTreeSet;
 use std::net::{SocketAddr, TcpListener};

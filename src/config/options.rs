@@ -285,3 +285,8 @@ pub const KNOWN_PROXY_HEADERS: [&str; 6] = [
 pub fn option(name: &str) -> Option<&'static OptionSpec> {
     OPTIONS.iter().find(|spec| spec.name == name)
 }
+
+/// The settings that together say where to listen. When a command line
+/// gives any of them, the address set before (in code, or in a `--config`
+/// file) is dropped rather than combined with it.
+pub const ADDRESS_KEYS: [&str; 5] = ["host", "port", "listen", "unix_socket", "sockets"];

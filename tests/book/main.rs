@@ -169,11 +169,22 @@ fn module_prefix(root: &Path, file: &Path) -> String {
     parts.iter().map(|p| format!("{p}::")).collect()
 }
 
+/// The binary a file of the crate belongs to: `src/bin/NAME.rs` or
+/// `src/bin/NAME/…` → `NAME`; `None` for the library.
+fn binary_name(relative: &Path) -> Option<String> {
+    let mut parts = relative.strip_prefix("src/bin").ok()?.iter();
+    let first = Path::new(parts.next()?);
+    Some(first.file_stem()?.to_string_lossy().into_owned())
+}
+
 /// Which tests a `cargo test` command can run.
 #[derive(Debug, Default)]
 struct TestIndex {
-    /// `src/` unit tests, by full path.
+    /// The library's unit tests (`src/` but `src/bin/`), by full path.
     unit: Vec<String>,
+    /// `src/bin/NAME.rs` (or `src/bin/NAME/main.rs` and its modules) → its
+    /// unit tests, by full path (`cargo test --bin NAME`).
+    bins: Vec<(String, Vec<String>)>,
     /// `tests/NAME.rs` (or `tests/NAME/main.rs` and its modules) → its tests.
     integration: Vec<(String, Vec<String>)>,
     /// Files in `src/` (relative paths): doc tests are named after them.
@@ -185,10 +196,15 @@ impl TestIndex {
         let mut index = TestIndex::default();
         for file in rust_files(&root.join("src")) {
             let source = fs::read_to_string(&file).unwrap();
-            index
-                .unit
-                .extend(test_names(&source, &module_prefix(root, &file)));
+            let names = test_names(&source, &module_prefix(root, &file));
             let relative = file.strip_prefix(root).unwrap();
+            match binary_name(relative) {
+                None => index.unit.extend(names),
+                Some(bin) => match index.bins.iter_mut().find(|(name, _)| *name == bin) {
+                    Some((_, tests)) => tests.extend(names),
+                    None => index.bins.push((bin, names)),
+                },
+            }
             index.sources.push(relative.to_string_lossy().into_owned());
         }
         for file in fs::read_dir(root.join("tests")).unwrap() {
@@ -220,6 +236,7 @@ impl TestIndex {
     fn check(&self, command: &str) -> Result<(), String> {
         let words: Vec<&str> = command.split_whitespace().collect();
         let mut targets: Vec<String> = Vec::new();
+        let mut bins: Vec<String> = Vec::new();
         let (mut lib, mut doc, mut exact, mut other_target) = (false, false, false, false);
         let mut filters = Vec::new();
         let mut after_dashes = false;
@@ -235,8 +252,12 @@ impl TestIndex {
                 "--lib" => lib = true,
                 "--doc" => doc = true,
                 "--exact" => exact = true,
-                "--example" | "--bin" | "--bench" | "-p" | "--package" | "--features" | "-j" => {
-                    other_target |= matches!(word, "--example" | "--bin" | "--bench");
+                "--bin" if !after_dashes => {
+                    i += 1;
+                    bins.push(words.get(i).ok_or("--bin without a name")?.to_string());
+                }
+                "--example" | "--bench" | "-p" | "--package" | "--features" | "-j" => {
+                    other_target |= matches!(word, "--example" | "--bench");
                     i += 1;
                 }
                 _ if word.starts_with('-') => {}
@@ -245,10 +266,16 @@ impl TestIndex {
             i += 1;
         }
         if other_target {
-            return Ok(()); // examples, binaries and benches: not indexed
+            return Ok(()); // examples and benches: not indexed
         }
         let mut candidates: Vec<&str> = Vec::new();
-        let everything = targets.is_empty() && !lib && !doc;
+        let everything = targets.is_empty() && bins.is_empty() && !lib && !doc;
+        for bin in &bins {
+            let Some((_, tests)) = self.bins.iter().find(|(name, _)| name == bin) else {
+                return Err(format!("no binary {bin} in src/bin/"));
+            };
+            candidates.extend(tests.iter().map(String::as_str));
+        }
         for target in &targets {
             let Some((_, tests)) = self.integration.iter().find(|(name, _)| name == target) else {
                 return Err(format!("no tests/{target}.rs"));
@@ -259,7 +286,7 @@ impl TestIndex {
             candidates.extend(self.unit.iter().map(String::as_str));
         }
         if everything {
-            for (_, tests) in &self.integration {
+            for (_, tests) in self.bins.iter().chain(&self.integration) {
                 candidates.extend(tests.iter().map(String::as_str));
             }
         }

@@ -40,6 +40,7 @@ fn the_test_filter_checker_notices_a_filter_that_matches_nothing() {
     );
     let index = TestIndex {
         unit: vec!["parser::tests::inner_one".to_string()],
+        bins: vec![("serve".to_string(), vec!["tests::flags".to_string()])],
         integration: vec![("server".to_string(), vec!["pipelined_requests".to_string()])],
         sources: vec!["src/http/parser.rs".to_string()],
     };
@@ -50,6 +51,14 @@ fn the_test_filter_checker_notices_a_filter_that_matches_nothing() {
     assert!(index.check("--test server pipelnied").is_err(), "a typo");
     assert!(index.check("--test sever").is_err(), "no such file");
     assert!(index.check("--lib pipelined").is_err(), "wrong binary");
+    assert_eq!(index.check("--bin serve tests::flags"), Ok(()));
+    assert_eq!(index.check("tests::flags"), Ok(()), "all targets");
+    assert!(
+        index.check("--lib tests::flags").is_err(),
+        "a binary's test"
+    );
+    assert!(index.check("--bin serve inner").is_err(), "a library test");
+    assert!(index.check("--bin srve").is_err(), "no such binary");
     assert!(index.check("--test server -- --exact pipelined").is_err());
     assert_eq!(index.check("--test server -- --ignored pipelined_"), Ok(()));
     let commands = cargo_test_commands(

@@ -9,6 +9,7 @@ use std::net::SocketAddr;
 use super::{Adjustments, ConfigError, OPTIONS, option, parse_ini};
 
 mod addresses;
+mod flags;
 mod values;
 
 fn build(pairs: &[(&str, &str)]) -> Result<Adjustments, ConfigError> {

@@ -9,7 +9,17 @@
 //! accepting, finishes the requests in flight and exits 0. A command line it
 //! cannot use is one line on standard error and exit status 2; a server that
 //! cannot start (the port is taken) is one line and exit status 1.
+//!
+//! The files: `cli.rs` reads the command line (the settings' flags through
+//! `waitress::config::Flags`, plus this binary's own), `help.rs` is
+//! `--help`, `tests.rs` their unit tests (`cargo test --bin waitress-serve`);
+//! this one chooses the application and runs the server.
 #![forbid(unsafe_code)]
+
+mod cli;
+mod help;
+#[cfg(test)]
+mod tests;
 
 use std::fs::OpenOptions;
 use std::io::{self, Write};
@@ -17,11 +27,13 @@ use std::process::ExitCode;
 
 use waitress::apps::access_log::AccessLog;
 use waitress::apps::{StaticFiles, echo, hello};
-use waitress::cli::{AccessLogTarget, AppChoice, Command, CommandLine, help_text, parse_args};
 use waitress::config::Adjustments;
 use waitress::gateway::{AppResult, Application, Environ, StartResponse};
 use waitress::logging::{Level, Logger};
 use waitress::server::ServerBuilder;
+
+use cli::{AccessLogTarget, AppChoice, Command, CommandLine, parse_args};
+use help::help_text;
 
 fn main() -> ExitCode {
     let command = match parse_args(std::env::args().skip(1)) {
@@ -75,7 +87,7 @@ fn usage_error(error: &dyn std::fmt::Display) -> ExitCode {
 /// Everything that can be checked before binding a socket.
 fn prepare(cmdline: &CommandLine) -> Result<(Builtin, Adjustments), String> {
     let adjustments = cmdline.adjustments()?;
-    let app = match AppChoice::parse(cmdline.app.as_deref()).map_err(|e| e.0)? {
+    let app = match AppChoice::parse(cmdline.app.as_deref())? {
         AppChoice::Hello => Builtin::Hello,
         AppChoice::Echo => Builtin::Echo,
         AppChoice::Static(dir) => {

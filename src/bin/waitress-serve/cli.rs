@@ -1,0 +1,191 @@
+//! `waitress-serve`'s command line. The settings' flags (`--threads=8`,
+//! `--no-ipv6`, `--listen` repeated, …) are read by the library's
+//! [`Flags`]; this file adds the binary's own: the APP argument (or
+//! `--app=APP`), `--config=FILE` (the `[server:main]` section of an ini
+//! file, which the flags override), `--log-level`, `--access-log[=FILE]`,
+//! `--access-log-format`, `--help` and `--version`.
+#![forbid(unsafe_code)]
+
+use std::path::PathBuf;
+
+use waitress::apps::access_log::LogFormat;
+use waitress::config::{ADDRESS_KEYS, Adjustments, Arg, ConfigError, Flags, parse_ini};
+use waitress::logging::Level;
+
+/// What the command line asks for.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Command {
+    /// `--help`: print [`crate::help::help_text`].
+    Help,
+    /// `--version`: print the version.
+    Version,
+    /// Serve an application with these settings.
+    Serve(CommandLine),
+}
+
+/// The settings and application named on the command line.
+#[derive(Debug, Default, PartialEq, Eq)]
+pub struct CommandLine {
+    /// Adjustments from flags, `(snake_case key, value)`, in order.
+    pub settings: Vec<(String, String)>,
+    /// `--config=FILE`.
+    pub config: Option<PathBuf>,
+    /// The application to serve (`--app=APP` or the one positional argument).
+    pub app: Option<String>,
+    /// `--log-level`: the most detailed server log level written
+    /// (default [`Level::Info`]).
+    pub log_level: Option<Level>,
+    /// `--access-log` or `--access-log=FILE`: where the access log goes
+    /// (none by default).
+    pub access_log: Option<AccessLogTarget>,
+    /// `--access-log-format`: `common`, `combined` (default) or `timed`.
+    pub access_log_format: Option<LogFormat>,
+}
+
+/// Where `--access-log` sends its lines. `--access-log=-` (or an empty
+/// value) also means standard error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AccessLogTarget {
+    /// `--access-log` alone: standard error, next to the server's log.
+    Stderr,
+    /// `--access-log=FILE`: appended to a file (created if missing).
+    File(PathBuf),
+}
+
+// ANCHOR: app_choice
+/// The built-in application APP names (see `waitress::apps`).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AppChoice {
+    /// `hello`: `waitress::apps::hello`.
+    Hello,
+    /// `echo`: `waitress::apps::echo`.
+    Echo,
+    /// `static:DIR`, or a path to a directory: `waitress::apps::StaticFiles`.
+    Static(PathBuf),
+}
+
+impl AppChoice {
+    /// Reads APP. The names `hello` and `echo` win over directories of the
+    /// same name: write `./hello` (or `static:hello`) for those.
+    pub fn parse(app: Option<&str>) -> Result<AppChoice, String> {
+        match app {
+            None => Err("specify an application: hello, echo, static:DIR or a directory".into()),
+            Some("hello") => Ok(AppChoice::Hello),
+            Some("echo") => Ok(AppChoice::Echo),
+            Some(name) => {
+                if let Some(dir) = name.strip_prefix("static:") {
+                    if dir.is_empty() {
+                        return Err("static: needs a directory".to_string());
+                    }
+                    return Ok(AppChoice::Static(PathBuf::from(dir)));
+                }
+                if std::path::Path::new(name).is_dir() {
+                    return Ok(AppChoice::Static(PathBuf::from(name)));
+                }
+                Err(format!(
+                    "unknown application {name:?}: use hello, echo, static:DIR or a directory \
+                     (a Rust program cannot import an application by name; build your own \
+                     binary around waitress::server::serve)"
+                ))
+            }
+        }
+    }
+}
+// ANCHOR_END: app_choice
+
+impl CommandLine {
+    /// Reads the configuration file (if any), applies the flags over it, and
+    /// checks everything. Errors name the file, flag or key at fault.
+    pub fn adjustments(&self) -> Result<Adjustments, String> {
+        let mut settings: Vec<(String, String)> = Vec::new();
+        if let Some(path) = &self.config {
+            let text = std::fs::read_to_string(path)
+                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+            settings = parse_ini(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let flags_give_address = self
+                .settings
+                .iter()
+                .any(|(key, _)| ADDRESS_KEYS.contains(&key.as_str()));
+            if flags_give_address {
+                settings.retain(|(key, _)| !ADDRESS_KEYS.contains(&key.as_str()));
+            }
+            // Flags replace the file's value of the same key (listen included).
+            settings.retain(|(key, _)| !self.settings.iter().any(|(flag, _)| flag == key));
+        }
+        settings.extend(self.settings.iter().cloned());
+        let mut builder = Adjustments::builder();
+        for (key, value) in &settings {
+            builder = builder.set(key, value).map_err(|e| e.to_string())?;
+        }
+        builder.build().map_err(|e| e.to_string())
+    }
+}
+
+// ANCHOR: parse_args
+/// Parses the arguments after the program name. The settings' flags come
+/// from [`Flags`]; every other flag is one of this binary's, or a mistake.
+pub fn parse_args<I>(args: I) -> Result<Command, ConfigError>
+where
+    I: IntoIterator<Item = String>,
+{
+    let mut cmdline = CommandLine::default();
+    let mut flags = Flags::new(args);
+    let mut positional = Vec::new();
+    while let Some(arg) = flags.next_arg()? {
+        let flag = match arg {
+            Arg::Setting { key, value } => {
+                cmdline.settings.push((key.to_string(), value));
+                continue;
+            }
+            Arg::Positional(arg) => {
+                positional.push(arg);
+                continue;
+            }
+            Arg::Flag(flag) => flag,
+        };
+        match flag.as_str() {
+            "--help" | "-h" => return Ok(Command::Help),
+            "--version" | "-V" => return Ok(Command::Version),
+            "--config" => cmdline.config = Some(PathBuf::from(flags.value()?)),
+            "--app" => cmdline.app = Some(flags.value()?),
+            // ANCHOR: logging_flags
+            "--log-level" => {
+                let value = flags.value()?;
+                let level = value.parse::<Level>();
+                cmdline.log_level = Some(level.map_err(|e| usage(&flag, &value, e))?);
+            }
+            // Never takes the next argument: `--access-log hello` logs to
+            // standard error and serves hello.
+            "--access-log" => {
+                cmdline.access_log = Some(match flags.inline_value() {
+                    None => AccessLogTarget::Stderr,
+                    Some(path) if path.is_empty() || path == "-" => AccessLogTarget::Stderr,
+                    Some(path) => AccessLogTarget::File(PathBuf::from(path)),
+                });
+            }
+            "--access-log-format" => {
+                let value = flags.value()?;
+                let format = value.parse::<LogFormat>();
+                cmdline.access_log_format = Some(format.map_err(|e| usage(&flag, &value, e))?);
+            }
+            // ANCHOR_END: logging_flags
+            _ => return Err(Arg::Flag(flag).unexpected()),
+        }
+    }
+    match (positional.len(), &cmdline.app) {
+        (0, _) => {}
+        (1, None) => cmdline.app = positional.pop(),
+        _ => {
+            let message = "provide only one application".to_string();
+            return Err(ConfigError::Usage { message });
+        }
+    }
+    Ok(Command::Serve(cmdline))
+}
+// ANCHOR_END: parse_args
+
+/// `--flag=value: why`, for a value this binary's own flag cannot use.
+fn usage(flag: &str, value: &str, error: impl std::fmt::Display) -> ConfigError {
+    let message = format!("{flag}={value}: {error}");
+    ConfigError::Usage { message }
+}
