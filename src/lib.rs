@@ -87,11 +87,3 @@ pub use gateway::{
     StartResponse, headers,
 };
 pub use server::{ListenAddress, Server, ServerBuilder, ServerHandle, serve};
-
-/// Transitional: `tests/exercises/ch01_04.rs` still calls
-/// `waitress::cli::help_text()`; it becomes [`config::help_text`] there, and
-/// this module goes. The command line is `waitress-serve`'s own now.
-#[doc(hidden)]
-pub mod cli {
-    pub use crate::config::help_text;
-}

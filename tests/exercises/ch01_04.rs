@@ -42,7 +42,7 @@ fn ch1_max_request_header_count_must_be_at_least_one() {
         error.to_string().contains("max_request_header_count"),
         "the error names the setting: {error}"
     );
-    let help = waitress::cli::help_text();
+    let help = waitress::config::help_text();
     assert!(help.contains("--max-request-header-count"), "{help}");
 }
 
