@@ -43,16 +43,23 @@
 
 mod app;
 mod body;
+mod cookies;
 mod environ;
 mod errors;
+mod form;
 mod start_response;
 pub mod testing;
 
 pub use app::{AppResult, Application, Headers, StartResponse, headers};
 pub(crate) use body::BodyKind;
 pub use body::{AppError, Body, Chunk, DEFAULT_BLOCK_SIZE};
+pub use cookies::{CookieError, SameSite, SetCookie, cookies, parse_cookie_header};
 pub use environ::{ClientDisconnected, Environ, RequestInfo};
 pub use errors::Errors;
+pub use form::{
+    FORM_CONTENT_TYPE, FormError, first_value, parse_query, parse_urlencoded, query_pairs,
+    read_form,
+};
 pub use start_response::{ResponseError, ResponseStart};
 
 use crate::http::fields::environ_key;
