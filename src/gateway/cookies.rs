@@ -116,7 +116,7 @@ impl SameSite {
 /// use waitress::gateway::{CookieError, SetCookie};
 /// let error = SetCookie::new("id", "a;b").build().unwrap_err();
 /// assert_eq!(error, CookieError::InvalidValue);
-/// assert_eq!(error.to_string(), "a cookie value may hold only cookie-octets (no control character, whitespace, '\"', ',', ';', '\\\\' or non-ASCII)");
+/// assert_eq!(error.to_string(), "a cookie value may hold only cookie-octets (no control character, whitespace, '\"', ',', ';', '\\' or non-ASCII)");
 /// ```
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum CookieError {
@@ -140,7 +140,7 @@ impl fmt::Display for CookieError {
             CookieError::InvalidName => f.write_str("a cookie name must be a non-empty token"),
             CookieError::InvalidValue => f.write_str(
                 "a cookie value may hold only cookie-octets (no control character, \
-                 whitespace, '\"', ',', ';', '\\\\' or non-ASCII)",
+                 whitespace, '\"', ',', ';', '\\' or non-ASCII)",
             ),
             CookieError::InvalidAttribute { attribute } => write!(
                 f,
