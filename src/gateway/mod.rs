@@ -20,8 +20,10 @@
 //! One concern per file: `app.rs` (the [`Application`] and [`StartResponse`]
 //! traits and the types they exchange), `start_response.rs` (the rules,
 //! [`ResponseStart`]), `body.rs` ([`Body`]), `environ.rs` ([`Environ`],
-//! [`RequestInfo`]), `errors.rs` (`wsgi.errors`) and `testing.rs` (the test
-//! client). `wsgi.input`, the request body, is an [`Input`], which the HTTP
+//! [`RequestInfo`]), `errors.rs` (`wsgi.errors`), `form.rs` and `cookies.rs`
+//! (what an application reads from a request: query strings, form bodies,
+//! cookies; and `Set-Cookie`) and `testing.rs` (the test client).
+//! `wsgi.input`, the request body, is an [`Input`], which the HTTP
 //! layer makes (`src/http/input.rs`); the field-name table and the token
 //! rules are the HTTP layer's too (`src/http/fields.rs`, `grammar.rs`).
 //!
