@@ -59,7 +59,6 @@ pub fn credentials(header: &str) -> Option<(String, String)> {
     Some((user.to_string(), password.to_string()))
 }
 
-// ANCHOR: constant_time_eq
 /// Whether `supplied` equals `expected`, in a time that depends only on the
 /// length of `supplied` (the client's): every byte is compared, and the
 /// differences are gathered without a branch, so the time taken does not
@@ -72,7 +71,6 @@ pub fn constant_time_eq(supplied: &[u8], expected: &[u8]) -> bool {
     }
     std::hint::black_box(difference) == 0
 }
-// ANCHOR_END: constant_time_eq
 
 /// Decodes standard base64 (RFC 4648 §4: `A-Z a-z 0-9 + /`), with or
 /// without its `=` padding. `None` for any other character, misplaced or

@@ -83,8 +83,9 @@ fn parse_options(args: impl IntoIterator<Item = String>) -> Result<Options, Stri
 /// may be empty, and the user name may not hold the `:` that ends it.
 fn credential(given: Option<String>, variable: &str, flag: &str) -> Result<String, String> {
     let value = given.or_else(|| std::env::var(variable).ok());
+    let refused = |value: &str| value.is_empty() || (flag == "--user" && value.contains(':'));
     match value {
-        Some(value) if !value.is_empty() && !(flag == "--user" && value.contains(':')) => Ok(value),
+        Some(value) if !refused(&value) => Ok(value),
         Some(_) => Err(format!("{flag}: not empty, and a user name without ':'")),
         None => Err(format!("give {flag} (or set {variable})\n{USAGE}")),
     }
@@ -110,7 +111,6 @@ fn run() -> Result<(), String> {
     let store = Store::open(&options.data_dir)
         .map_err(|error| format!("{}: {error}", options.data_dir.display()))?;
     eprintln!("Settings are kept in {}", store.path().display());
-    // ANCHOR: compose
     let app = BasicAuth {
         realm: "device".to_string(),
         user,
@@ -118,7 +118,6 @@ fn run() -> Result<(), String> {
         inner: DeviceUi::new(store),
     };
     waitress::serve(app, adjustments).map_err(|error| error.to_string())
-    // ANCHOR_END: compose
 }
 
 fn main() -> ExitCode {

@@ -37,7 +37,6 @@ impl DeviceUi {
     }
 }
 
-// ANCHOR: routes
 impl Application for DeviceUi {
     fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
         // Replaced by waitress::apps::Mount once available: a dispatch on
@@ -71,10 +70,8 @@ impl Application for DeviceUi {
         }
     }
 }
-// ANCHOR_END: routes
 
 impl DeviceUi {
-    // ANCHOR: save
     /// POST /settings: validate, save, redirect (303) to the form; invalid
     /// values show the form again with 400 and what is wrong.
     fn save(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
@@ -116,7 +113,6 @@ impl DeviceUi {
         };
         respond(start_response, status, TEXT, text, &[])
     }
-    // ANCHOR_END: save
 }
 
 const TEXT: &str = "text/plain; charset=utf-8";
@@ -163,7 +159,6 @@ fn is_cross_site(environ: &Environ) -> bool {
     authority != environ.get("HTTP_HOST")
 }
 
-// ANCHOR: escape
 /// Text made safe for HTML content and for quoted attribute values.
 pub fn escape_html(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
@@ -201,7 +196,6 @@ pub fn json_string(text: &str) -> String {
     out.push('"');
     out
 }
-// ANCHOR_END: escape
 
 fn status_json(settings: &Settings, uptime_seconds: u64) -> String {
     format!(
