@@ -22,7 +22,6 @@
 //! unlike arguments, other users of the machine cannot see in `ps`).
 
 mod auth;
-mod form;
 mod pages;
 mod settings;
 

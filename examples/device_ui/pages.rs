@@ -8,7 +8,10 @@ use std::time::Instant;
 
 use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
 
-use crate::form::{FormError, read_form};
+use waitress::gateway::{FormError, read_form};
+
+/// The largest form body read: a settings form is a few hundred bytes.
+const FORM_LIMIT: u64 = 16 * 1024;
 use crate::settings::{LOG_LEVELS, Problem, Settings, Store};
 
 /// The application: the settings in memory, the file they are saved to.
@@ -39,8 +42,8 @@ impl DeviceUi {
 
 impl Application for DeviceUi {
     fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
-        // Replaced by waitress::apps::Mount once available: a dispatch on
-        // the path, then on the method.
+        // Three exact paths and their methods: a `match` is the clearest
+        // router for that (a prefix router mounts whole applications).
         let path = environ.path_info().to_string();
         let method = environ.method().to_string();
         let allow = match path.as_str() {
@@ -79,7 +82,7 @@ impl DeviceUi {
             let text = "A form from another site may not change settings.\n";
             return respond(start_response, "403 Forbidden", TEXT, text, &[]);
         }
-        let (status, text) = match read_form(environ) {
+        let (status, text) = match read_form(environ, FORM_LIMIT) {
             Ok(pairs) => {
                 let submitted = Settings::from_pairs(&pairs);
                 let problems = submitted.problems();
@@ -104,12 +107,14 @@ impl DeviceUi {
                     }
                 }
             }
-            Err(FormError::TooLarge) => ("413 Content Too Large", "The form is too large.\n"),
-            Err(FormError::WrongType) => (
+            Err(FormError::TooLarge { .. }) => {
+                ("413 Content Too Large", "The form is too large.\n")
+            }
+            Err(FormError::UnsupportedContentType { .. }) => (
                 "415 Unsupported Media Type",
                 "Send application/x-www-form-urlencoded.\n",
             ),
-            Err(FormError::Unreadable) => ("500 Internal Server Error", "Unreadable body.\n"),
+            Err(_) => ("500 Internal Server Error", "Unreadable body.\n"),
         };
         respond(start_response, status, TEXT, text, &[])
     }
