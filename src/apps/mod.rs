@@ -49,7 +49,9 @@ pub mod access_log;
 pub mod proxy_headers;
 
 mod demo;
+mod mount;
 mod static_files;
 
 pub use demo::{echo, hello};
+pub use mount::Mount;
 pub use static_files::{ByteRange, StaticFiles, content_type_for, parse_range};
