@@ -119,7 +119,10 @@ impl StaticFiles {
     /// ```
     pub fn cache_control(mut self, value: &str) -> io::Result<StaticFiles> {
         let value = value.trim_matches([' ', '\t']);
-        if !value.bytes().all(|b| b == b'\t' || (b' '..=b'~').contains(&b)) {
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
                 format!("Cache-Control {value:?}: only printable ASCII is allowed"),
