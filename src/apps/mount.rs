@@ -19,7 +19,6 @@
 
 use crate::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
 
-// ANCHOR: mount
 /// Applications mounted at path prefixes (see the [module docs](self)).
 ///
 /// ```
@@ -127,6 +126,7 @@ impl std::fmt::Debug for Mount {
     }
 }
 
+// ANCHOR: mount
 impl Application for Mount {
     fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
         let path = environ.path_info();

@@ -208,6 +208,7 @@ impl StaticFiles {
             ("Accept-Ranges", "bytes"),
             ("X-Content-Type-Options", "nosniff"),
         ]);
+        // ANCHOR: conditional
         // The validators and Cache-Control: kept in a 304 (RFC 9110 §15.4.5).
         let etag = modified.map(|time| weak_etag(length, seconds_since_epoch(time)));
         if let Some(etag) = &etag {
@@ -219,7 +220,6 @@ impl StaticFiles {
         if let Some(cache_control) = &self.cache_control {
             response_headers.push(("Cache-Control".to_string(), cache_control.clone()));
         }
-        // ANCHOR: conditional
         // RFC 9110 §13.2.2: If-None-Match first; when it is present,
         // If-Modified-Since is not looked at. Both before Range, so a 304
         // wins over a 206.
