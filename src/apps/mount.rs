@@ -1,25 +1,27 @@
-//! A prefix router: [`Mount`] sends each request to the application mounted
-//! at the longest path prefix that matches it, and moves that prefix from
-//! `PATH_INFO` to `SCRIPT_NAME`, as PEP 3333 middleware should.
-//!
-//! A prefix matches whole path segments: `/api` matches `/api` and
-//! `/api/users`, never `/apix`. After the move, `SCRIPT_NAME + PATH_INFO` is
-//! still the path the client asked for, so the inner application builds its
-//! links from `SCRIPT_NAME` and finds its own routes in `PATH_INFO`, whatever
-//! it is mounted under. When no prefix matches, the answer is a plain-text
-//! `404 Not Found`, or the [`fallback`](Mount::fallback) application.
-//!
-//! The matching runs on the decoded `PATH_INFO`, so `/a%70i` is `/api`, and
-//! so is `/api%2Fx`'s first segment (`%2F` decodes to `/`; WSGI cannot tell
-//! the two apart). Nor is the path normalised beyond what the server does
-//! (it collapses leading slashes, `//api` is `/api`): `/./api` matches no
-//! prefix but `/`, and `/api/../x` goes to `/api`, which must refuse `..` as
-//! it would anywhere (a proxy in front normally cleans such paths).
+//! The prefix router, [`Mount`] (its rules are on the type, since this
+//! module is private and the type is re-exported from [`apps`](crate::apps)).
 #![forbid(unsafe_code)]
 
 use crate::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
 
-/// Applications mounted at path prefixes (see the [module docs](self)).
+/// Applications mounted at path prefixes: each request goes to the
+/// application mounted at the longest prefix that matches it, with that
+/// prefix moved from `PATH_INFO` to `SCRIPT_NAME`, as PEP 3333 middleware
+/// should.
+///
+/// A prefix matches whole path segments: `/api` matches `/api` and
+/// `/api/users`, never `/apix`. After the move, `SCRIPT_NAME + PATH_INFO` is
+/// still the path the client asked for, so the inner application builds its
+/// links from `SCRIPT_NAME` and finds its own routes in `PATH_INFO`, whatever
+/// it is mounted under. When no prefix matches, the answer is a plain-text
+/// `404 Not Found`, or the [`fallback`](Mount::fallback) application.
+///
+/// The matching runs on the decoded `PATH_INFO`, so `/a%70i` is `/api`, and
+/// so is `/api%2Fx`'s first segment (`%2F` decodes to `/`; WSGI cannot tell
+/// the two apart). Nor is the path normalised beyond what the server does
+/// (it collapses leading slashes, `//api` is `/api`): `/./api` matches no
+/// prefix but `/`, and `/api/../x` goes to `/api`, which must refuse `..` as
+/// it would anywhere (a proxy in front normally cleans such paths).
 ///
 /// ```
 /// use waitress::apps::{Mount, echo, hello};
