@@ -1,49 +1,37 @@
 //! Middleware: an application that wraps another, as WSGI middleware does.
 //!
-//! `Mount` serves an inner application under a path prefix: it moves the
+//! `MountedAt` adds an `X-Mounted-At` header to every response of the
+//! application it wraps, by wrapping `start_response`; the library's prefix
+//! router, `waitress::apps::Mount`, serves it under `/app`: it moves the
 //! prefix from `PATH_INFO` to `SCRIPT_NAME` (so the inner application builds
-//! correct links), answers 404 outside it, and adds an `X-Mounted-At` header
-//! to every response by wrapping `start_response`.
+//! correct links) and answers 404 outside it.
 //!
 //! Run it: `cargo run --example middleware`. It serves on
 //! 127.0.0.1:8080; try `curl http://127.0.0.1:8080/app/users/7`.
 
+use waitress::apps::Mount;
 use waitress::gateway::{
     AppError, AppResult, Application, Body, Environ, Headers, StartResponse, headers,
 };
 
 // ANCHOR: mount
-/// Serves `inner` under `prefix` (e.g. `/app`).
-pub struct Mount<A> {
-    pub prefix: String,
+/// `whereami` under `/app`, tagged with where it is mounted.
+pub fn app() -> Mount {
+    Mount::new().at("/app", MountedAt { inner: whereami })
+}
+
+/// Adds `X-Mounted-At: SCRIPT_NAME` to what `inner` answers.
+pub struct MountedAt<A> {
     pub inner: A,
 }
 
-impl<A: Application> Application for Mount<A> {
+impl<A: Application> Application for MountedAt<A> {
     fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
-        let path = environ.path_info().to_string();
-        let rest = match path.strip_prefix(&self.prefix) {
-            Some(rest) if rest.is_empty() || rest.starts_with('/') => rest.to_string(),
-            _ => {
-                start_response.start_response(
-                    "404 Not Found",
-                    headers(&[("Content-Type", "text/plain")]),
-                    None,
-                )?;
-                return Ok(Body::from("Not Found\n"));
-            }
-        };
-        let script_name = format!(
-            "{}{}",
-            environ.get("SCRIPT_NAME").unwrap_or(""),
-            self.prefix
-        );
-        environ.insert("SCRIPT_NAME", script_name);
-        environ.insert("PATH_INFO", rest);
+        let script_name = environ.get("SCRIPT_NAME").unwrap_or("").to_string();
         let mut tagging = AddHeader {
             inner: start_response,
             name: "X-Mounted-At",
-            value: &self.prefix,
+            value: &script_name,
         };
         self.inner.call(environ, &mut tagging)
     }
@@ -92,12 +80,6 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         .port(8080)
         .args(std::env::args().skip(1))?
         .build()?;
-    waitress::server::serve(
-        Mount {
-            prefix: "/app".to_string(),
-            inner: whereami,
-        },
-        adjustments,
-    )?;
+    waitress::server::serve(app(), adjustments)?;
     Ok(())
 }

@@ -438,11 +438,7 @@ fn echo_example_lists_the_environ() {
 
 #[test]
 fn middleware_example_mounts_an_application_under_a_prefix() {
-    use middleware_example::{Mount, whereami};
-    let app = Mount {
-        prefix: "/app".to_string(),
-        inner: whereami,
-    };
+    let app = middleware_example::app();
     let response = TestRequest::get("/app/users/7").call(&app).unwrap();
     assert_eq!(response.text(), "SCRIPT_NAME=/app PATH_INFO=/users/7\n");
     assert_eq!(response.header("X-Mounted-At"), Some("/app"));

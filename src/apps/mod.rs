@@ -14,10 +14,12 @@
 //!
 //! | request | answer |
 //! |---|---|
-//! | a file | `200`, `Content-Type` from the extension, `Content-Length`, `Last-Modified`, `Accept-Ranges: bytes` |
+//! | a file | `200`, `Content-Type` from the extension, `Content-Length`, a weak `ETag`, `Last-Modified`, `Accept-Ranges: bytes`, and `Cache-Control` if [set](StaticFiles::cache_control) |
 //! | a directory, with a trailing `/` | its `index.html`, or `404` (no listings) |
 //! | a directory, without the `/` | `301` to the same path with the `/` |
-//! | `If-Modified-Since` not older than the file | `304`, no body |
+//! | `If-None-Match` with the file's `ETag` (weak comparison) or `*` | `304`, no body, with `ETag`, `Last-Modified` and `Cache-Control` |
+//! | `If-Modified-Since` not older than the file, and no `If-None-Match` | `304`, the same |
+//! | a `304` and a `Range` | the `304` |
 //! | `Range: bytes=a-b`, `a-` or `-n` (one range) | `206` with `Content-Range` |
 //! | a range that starts past the end | `416` with `Content-Range: bytes */LEN` |
 //! | several ranges, or a malformed `Range` | the whole file, `200` (RFC 9110 lets a server ignore `Range`) |
@@ -49,7 +51,9 @@ pub mod access_log;
 pub mod proxy_headers;
 
 mod demo;
+mod mount;
 mod static_files;
 
 pub use demo::{echo, hello};
+pub use mount::Mount;
 pub use static_files::{ByteRange, StaticFiles, content_type_for, parse_range};

@@ -1,13 +1,16 @@
 //! The static-file application, [`StaticFiles`]: which paths it serves and
 //! which it refuses (the table is in the [`apps`](crate::apps) docs), the
-//! conditional `If-Modified-Since`, and the content types.
+//! conditional requests (`If-None-Match`, `If-Modified-Since`, `If-Range`),
+//! `Cache-Control`, and the content types.
 //!
 //! A folder because the `Range` header and the file window that serves one
-//! range are a concern of their own ([`ranges`]); everything about mapping a
+//! range are a concern of their own ([`ranges`]), and so are the `ETag` and
+//! reading `If-None-Match` ([`validators`]); everything about mapping a
 //! URL path onto the file system, the part that must never go wrong, is here.
 #![forbid(unsafe_code)]
 
 mod ranges;
+mod validators;
 
 use std::ffi::{OsStr, OsString};
 use std::fs::File;
@@ -21,6 +24,7 @@ use crate::http::date::{format_http_date, parse_http_date};
 
 use ranges::FileSlice;
 pub use ranges::{ByteRange, parse_range};
+use validators::{none_match, weak_etag};
 
 /// Serves the files under one directory (`waitress-serve static:DIR`).
 ///
@@ -40,6 +44,7 @@ pub use ranges::{ByteRange, parse_range};
 pub struct StaticFiles {
     root: PathBuf,
     block_size: usize,
+    cache_control: Option<String>,
 }
 
 /// Why a path is not served.
@@ -81,8 +86,52 @@ impl StaticFiles {
         Ok(StaticFiles {
             root: canonical,
             block_size: crate::gateway::DEFAULT_BLOCK_SIZE,
+            cache_control: None,
         })
     }
+
+    // ANCHOR: cache_control
+    /// Sends `Cache-Control: VALUE` with every file (and every `304`).
+    ///
+    /// There is none by default, which leaves the policy to whoever knows the
+    /// files: without the header a browser may reuse a file without asking
+    /// for a while (heuristic freshness, commonly a tenth of the time since
+    /// `Last-Modified`), so a device UI that changes with a firmware update
+    /// wants `no-cache` (always revalidate: a `304` thanks to the `ETag`), and
+    /// files whose names change with their content want
+    /// `max-age=31536000, immutable`. An empty value sends none again; a value
+    /// with a control character (a line break would split the header) or a
+    /// non-ASCII one is refused.
+    ///
+    /// ```
+    /// use waitress::apps::StaticFiles;
+    /// use waitress::gateway::testing::TestRequest;
+    ///
+    /// let root = std::env::temp_dir().join(format!("waitress-cc-doc-{}", std::process::id()));
+    /// std::fs::create_dir_all(&root)?;
+    /// std::fs::write(root.join("app.js"), "ok();")?;
+    /// let files = StaticFiles::new(&root)?.cache_control("no-cache")?;
+    /// let response = TestRequest::get("/app.js").call(&files).unwrap();
+    /// assert_eq!(response.header("Cache-Control"), Some("no-cache"));
+    /// assert!(StaticFiles::new(&root)?.cache_control("no-cache\r\nX: y").is_err());
+    /// # std::fs::remove_dir_all(&root)?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn cache_control(mut self, value: &str) -> io::Result<StaticFiles> {
+        let value = value.trim_matches([' ', '\t']);
+        if !value
+            .bytes()
+            .all(|b| b == b'\t' || (b' '..=b'~').contains(&b))
+        {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("Cache-Control {value:?}: only printable ASCII is allowed"),
+            ));
+        }
+        self.cache_control = (!value.is_empty()).then(|| value.to_string());
+        Ok(self)
+    }
+    // ANCHOR_END: cache_control
 
     /// The directory served, with symlinks resolved.
     ///
@@ -159,25 +208,42 @@ impl StaticFiles {
             ("Accept-Ranges", "bytes"),
             ("X-Content-Type-Options", "nosniff"),
         ]);
+        // ANCHOR: conditional
+        // The validators and Cache-Control: kept in a 304 (RFC 9110 §15.4.5).
+        let etag = modified.map(|time| weak_etag(length, seconds_since_epoch(time)));
+        if let Some(etag) = &etag {
+            response_headers.push(("ETag".to_string(), etag.clone()));
+        }
         if let Some(modified) = modified {
             response_headers.push(("Last-Modified".to_string(), format_http_date(modified)));
         }
-        // ANCHOR: conditional
-        if let (Some(modified), Some(since)) = (
-            modified,
-            environ
-                .get("HTTP_IF_MODIFIED_SINCE")
-                .and_then(parse_http_date),
-        ) {
-            if modified <= since {
-                response_headers.retain(|(name, _)| name == "Last-Modified");
-                start_response.start_response("304 Not Modified", response_headers, None)?;
-                return Ok(Body::empty());
-            }
+        if let Some(cache_control) = &self.cache_control {
+            response_headers.push(("Cache-Control".to_string(), cache_control.clone()));
+        }
+        // RFC 9110 §13.2.2: If-None-Match first; when it is present,
+        // If-Modified-Since is not looked at. Both before Range, so a 304
+        // wins over a 206.
+        let not_modified = match (environ.get("HTTP_IF_NONE_MATCH"), &etag) {
+            (Some(tags), Some(etag)) => none_match(tags, etag),
+            (Some(tags), None) => tags.trim() == "*",
+            (None, _) => match (modified, environ.get("HTTP_IF_MODIFIED_SINCE")) {
+                (Some(modified), Some(since)) => {
+                    parse_http_date(since).is_some_and(|since| modified <= since)
+                }
+                _ => false,
+            },
+        };
+        if not_modified {
+            response_headers.retain(|(name, _)| {
+                matches!(name.as_str(), "ETag" | "Last-Modified" | "Cache-Control")
+            });
+            start_response.start_response("304 Not Modified", response_headers, None)?;
+            return Ok(Body::empty());
         }
         let range_applies = match environ.get("HTTP_IF_RANGE") {
             None => true,
-            // Only a date can match: this application sends no ETag.
+            // Only a date can match: If-Range compares entity tags strongly
+            // (RFC 9110 §13.1.5), and a weak one, like ours, never matches.
             Some(date) => modified.is_some() && parse_http_date(date) == modified,
         };
         let range = match environ.get("HTTP_RANGE") {
@@ -349,11 +415,14 @@ fn percent_encode_path(path: &str) -> String {
 
 /// HTTP dates have whole seconds: compare and send modification times so.
 fn whole_seconds(time: SystemTime) -> SystemTime {
-    let seconds = time
-        .duration_since(UNIX_EPOCH)
+    UNIX_EPOCH + Duration::from_secs(seconds_since_epoch(time))
+}
+
+/// Whole seconds since 1970 (0 for a time before it).
+fn seconds_since_epoch(time: SystemTime) -> u64 {
+    time.duration_since(UNIX_EPOCH)
         .unwrap_or_default()
-        .as_secs();
-    UNIX_EPOCH + Duration::from_secs(seconds)
+        .as_secs()
 }
 
 #[cfg(test)]

@@ -3,7 +3,8 @@
 //! [`Flags`]; this file adds the binary's own: the APP argument (or
 //! `--app=APP`), `--config=FILE` (the `[server:main]` section of an ini
 //! file, which the flags override), `--log-level`, `--access-log[=FILE]`,
-//! `--access-log-format`, `--help` and `--version`.
+//! `--access-log-format`, `--cache-control` (for `static:DIR`), `--help` and
+//! `--version`.
 #![forbid(unsafe_code)]
 
 use std::path::PathBuf;
@@ -40,6 +41,9 @@ pub struct CommandLine {
     pub access_log: Option<AccessLogTarget>,
     /// `--access-log-format`: `common`, `combined` (default) or `timed`.
     pub access_log_format: Option<LogFormat>,
+    /// `--cache-control=VALUE`: the `Cache-Control` of `static:DIR`'s files
+    /// (none by default).
+    pub cache_control: Option<String>,
 }
 
 /// Where `--access-log` sends its lines. `--access-log=-` (or an empty
@@ -169,6 +173,7 @@ where
                 cmdline.access_log_format = Some(format.map_err(|e| usage(&flag, &value, e))?);
             }
             // ANCHOR_END: logging_flags
+            "--cache-control" => cmdline.cache_control = Some(flags.value()?),
             _ => return Err(Arg::Flag(flag).unexpected()),
         }
     }

@@ -39,4 +39,7 @@ Standard options:
     --access-log-format=FORMAT
         common (Apache CLF), combined (CLF + referer and user agent) or timed
         (combined + duration in microseconds). [combined]
+    --cache-control=VALUE
+        The Cache-Control header of static:DIR's files, e.g. no-cache (always
+        revalidate: a 304 when the ETag matches) or max-age=3600. [none]
 ";

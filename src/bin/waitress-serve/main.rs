@@ -91,9 +91,18 @@ fn prepare(cmdline: &CommandLine) -> Result<(Builtin, Adjustments), String> {
         AppChoice::Hello => Builtin::Hello,
         AppChoice::Echo => Builtin::Echo,
         AppChoice::Static(dir) => {
-            Builtin::Static(StaticFiles::new(&dir).map_err(|e| format!("static: {e}"))?)
+            let files = StaticFiles::new(&dir).map_err(|e| format!("static: {e}"))?;
+            Builtin::Static(match &cmdline.cache_control {
+                None => files,
+                Some(value) => files
+                    .cache_control(value)
+                    .map_err(|e| format!("--cache-control: {e}"))?,
+            })
         }
     };
+    if cmdline.cache_control.is_some() && !matches!(app, Builtin::Static(_)) {
+        return Err("--cache-control applies to static:DIR only".to_string());
+    }
     Ok((app, adjustments))
 }
 

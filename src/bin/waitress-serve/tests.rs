@@ -252,3 +252,31 @@ fn help_lists_every_option_with_its_default() {
         "help lines fit 80 columns"
     );
 }
+
+#[test]
+fn cache_control_flag_is_for_static_files_only() {
+    let dir = std::env::temp_dir();
+    let app = format!("static:{}", dir.display());
+    let cmdline = serve(&["--cache-control=no-cache", &app]);
+    assert_eq!(cmdline.cache_control.as_deref(), Some("no-cache"));
+    assert!(crate::prepare(&cmdline).is_ok());
+    let cmdline = serve(&["--cache-control", "max-age=60, public", &app]);
+    assert_eq!(cmdline.cache_control.as_deref(), Some("max-age=60, public"));
+    assert_eq!(
+        parse(&["--cache-control"]),
+        Err("--cache-control needs a value".to_string())
+    );
+    let error = crate::prepare(&serve(&["--cache-control=no-cache", "hello"])).err();
+    assert_eq!(
+        error.as_deref(),
+        Some("--cache-control applies to static:DIR only")
+    );
+    let error = crate::prepare(&serve(&["--cache-control=a\nb", &app])).err();
+    assert!(
+        error
+            .as_deref()
+            .unwrap_or("")
+            .starts_with("--cache-control: "),
+        "{error:?}"
+    );
+}

@@ -1,8 +1,12 @@
 //! The static-file application: every rule of `waitress::apps::StaticFiles`,
 //! in-process with `TestRequest` (microseconds each), and once over a real
-//! socket through the server.
+//! socket through the server. The cache validators (`ETag`, `If-None-Match`,
+//! `Cache-Control` and the `waitress-serve` flag) are in `caching.rs`.
 
+#[path = "../support/mod.rs"]
 mod support;
+
+mod caching;
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, SystemTime};
