@@ -13,6 +13,40 @@ use super::options::{KNOWN_PROXY_HEADERS, option};
 use super::values::{parse_bool, parse_number, parse_octal, slash_fixed, split_list};
 use super::{Adjustments, PreboundSocket};
 
+// ANCHOR: check_setting
+/// Checks one setting's value on its own, as [`build`](AdjustmentsBuilder::build)
+/// would, leaving out the rules between keys (those are checked when
+/// everything is built). `waitress-serve` uses it to report a bad value in
+/// a configuration file at its line, even when a flag replaces it.
+///
+/// ```
+/// use waitress::config::check_setting;
+/// assert!(check_setting("threads", "8").is_ok());
+/// assert!(check_setting("threads", "none").is_err());
+/// assert!(check_setting("trusted_proxy_count", "2").is_ok()); // needs trusted_proxy, later
+/// assert!(check_setting("thread", "8").is_err());
+/// ```
+pub fn check_setting(key: &str, value: &str) -> Result<(), ConfigError> {
+    let mut builder = Adjustments::builder().set(key, value)?;
+    if matches!(key, "trusted_proxy_count" | "trusted_proxy_headers") {
+        builder = builder.set("trusted_proxy", "*")?;
+    }
+    match builder.build() {
+        Err(error @ ConfigError::InvalidValue { .. }) if error_key(&error) == Some(key) => {
+            Err(error)
+        }
+        _ => Ok(()),
+    }
+}
+// ANCHOR_END: check_setting
+
+fn error_key(error: &ConfigError) -> Option<&str> {
+    match error {
+        ConfigError::InvalidValue { key, .. } => Some(key),
+        _ => None,
+    }
+}
+
 impl AdjustmentsBuilder {
     // ANCHOR: build
     /// Parses and checks every setting, resolves the listen addresses, and

@@ -45,6 +45,13 @@ pub enum ConfigError {
         /// What is wrong with it.
         message: String,
     },
+    /// A configuration file without the section asked for.
+    MissingSection {
+        /// The section asked for, e.g. `server:main`.
+        section: String,
+        /// The sections the file has, as `[name]`, in file order.
+        found: Vec<String>,
+    },
 }
 
 impl ConfigError {
@@ -77,6 +84,16 @@ impl fmt::Display for ConfigError {
             }
             ConfigError::Help { text } => f.write_str(text),
             ConfigError::Syntax { line, message } => write!(f, "line {line}: {message}"),
+            ConfigError::MissingSection { section, found } if found.is_empty() => {
+                write!(f, "no [{section}] section (the file has no sections)")
+            }
+            ConfigError::MissingSection { section, found } => {
+                write!(
+                    f,
+                    "no [{section}] section (the file has {})",
+                    found.join(", ")
+                )
+            }
         }
     }
 }

@@ -8,8 +8,8 @@
 //! * the command line: `--kebab-case=value` flags
 //!   ([`AdjustmentsBuilder::args`], or [`Flags`] for a program with flags of
 //!   its own);
-//! * an ini file with a `[server:main]` section, PasteDeploy's shape
-//!   ([`parse_ini`]).
+//! * an ini file with a `[server:main]` section (or `[server:NAME]`),
+//!   PasteDeploy's shape ([`parse_ini`]).
 //!
 //! Each way produces `(key, text)` settings; [`AdjustmentsBuilder::build`]
 //! parses every value, checks the conflicts between keys and resolves the
@@ -56,9 +56,10 @@ mod values;
 mod tests;
 
 pub use builder::AdjustmentsBuilder;
+pub use check::check_setting;
 pub use error::ConfigError;
 pub use flags::{Arg, Flags, help_text};
-pub use ini::parse_ini;
+pub use ini::{IniSetting, parse_ini};
 pub use options::{ADDRESS_KEYS, KNOWN_PROXY_HEADERS, Kind, OPTIONS, OptionSpec, option};
 
 use std::collections::BTreeSet;

@@ -1,8 +1,8 @@
 //! `waitress-serve`'s command line. The settings' flags (`--threads=8`,
 //! `--no-ipv6`, `--listen` repeated, …) are read by the library's
 //! [`Flags`]; this file adds the binary's own: the APP argument (or
-//! `--app=APP`), `--config=FILE` (the `[server:main]` section of an ini
-//! file, which the flags override), `--log-level`, `--access-log[=FILE]`,
+//! `--app=APP`), `--config=FILE[#NAME]` (the `[server:NAME]` section of a
+//! PasteDeploy ini file, `main` by default, which the flags override), `--log-level`, `--access-log[=FILE]`,
 //! `--access-log-format`, `--cache-control` (for `static:DIR`), `--help` and
 //! `--version`.
 #![forbid(unsafe_code)]
@@ -10,7 +10,9 @@
 use std::path::PathBuf;
 
 use waitress::apps::access_log::LogFormat;
-use waitress::config::{ADDRESS_KEYS, Adjustments, Arg, ConfigError, Flags, parse_ini};
+use waitress::config::{
+    ADDRESS_KEYS, Adjustments, Arg, ConfigError, Flags, check_setting, option, parse_ini,
+};
 use waitress::logging::Level;
 
 /// What the command line asks for.
@@ -29,8 +31,11 @@ pub enum Command {
 pub struct CommandLine {
     /// Adjustments from flags, `(snake_case key, value)`, in order.
     pub settings: Vec<(String, String)>,
-    /// `--config=FILE`.
+    /// `--config=FILE` (the part before `#`).
     pub config: Option<PathBuf>,
+    /// `--config=FILE#NAME`: the server section, `[server:NAME]`; `None`
+    /// for `main`.
+    pub config_section: Option<String>,
     /// The application to serve (`--app=APP` or the one positional argument).
     pub app: Option<String>,
     /// `--log-level`: the most detailed server log level written
@@ -98,23 +103,50 @@ impl AppChoice {
 // ANCHOR_END: app_choice
 
 impl CommandLine {
+    // ANCHOR: adjustments
     /// Reads the configuration file (if any), applies the flags over it, and
-    /// checks everything. Errors name the file, flag or key at fault.
+    /// checks everything. Errors name the file, flag or key at fault; an
+    /// error in the file names its line, and a bad value in the file is an
+    /// error even when a flag replaces it (the file is wrong, and would be
+    /// used as it is without that flag).
     pub fn adjustments(&self) -> Result<Adjustments, String> {
         let mut settings: Vec<(String, String)> = Vec::new();
         if let Some(path) = &self.config {
-            let text = std::fs::read_to_string(path)
-                .map_err(|e| format!("cannot read {}: {e}", path.display()))?;
-            settings = parse_ini(&text).map_err(|e| format!("{}: {e}", path.display()))?;
+            let file = path.display();
+            let text =
+                std::fs::read_to_string(path).map_err(|e| format!("cannot read {file}: {e}"))?;
+            let name = self.config_section.as_deref().unwrap_or("main");
+            let entries = parse_ini(&text, path, name).map_err(|e| match e {
+                ConfigError::Syntax { line, message } => format!("{file}:{line}: {message}"),
+                other => format!("{file}: {other}"),
+            })?;
             let flags_give_address = self
                 .settings
                 .iter()
                 .any(|(key, _)| ADDRESS_KEYS.contains(&key.as_str()));
-            if flags_give_address {
-                settings.retain(|(key, _)| !ADDRESS_KEYS.contains(&key.as_str()));
+            let replaced_by_flag = |key: &str| {
+                self.settings.iter().any(|(flag, _)| flag == key)
+                    || (flags_give_address && ADDRESS_KEYS.contains(&key))
+            };
+            for entry in &entries {
+                if let Err(error) = check_setting(&entry.key, &entry.value) {
+                    let note = match option(&entry.key) {
+                        Some(spec) if replaced_by_flag(&entry.key) => format!(
+                            " (the command line replaces {}, but the file is wrong all the same)",
+                            spec.flag()
+                        ),
+                        _ => String::new(),
+                    };
+                    return Err(format!("{file}:{}: {error}{note}", entry.line));
+                }
             }
-            // Flags replace the file's value of the same key (listen included).
-            settings.retain(|(key, _)| !self.settings.iter().any(|(flag, _)| flag == key));
+            // Flags replace the file's value of the same key (listen
+            // included); an address given by flags replaces the file's.
+            settings = entries
+                .into_iter()
+                .filter(|entry| !replaced_by_flag(&entry.key))
+                .map(|entry| (entry.key, entry.value))
+                .collect();
         }
         settings.extend(self.settings.iter().cloned());
         let mut builder = Adjustments::builder();
@@ -123,6 +155,7 @@ impl CommandLine {
         }
         builder.build().map_err(|e| e.to_string())
     }
+    // ANCHOR_END: adjustments
 }
 
 // ANCHOR: parse_args
@@ -150,7 +183,18 @@ where
         match flag.as_str() {
             "--help" | "-h" => return Ok(Command::Help),
             "--version" | "-V" => return Ok(Command::Version),
-            "--config" => cmdline.config = Some(PathBuf::from(flags.value()?)),
+            "--config" => {
+                // FILE#NAME chooses [server:NAME], as PasteDeploy's
+                // `config:FILE#NAME` does (split at the first `#`).
+                let value = flags.value()?;
+                let (file, section) = match value.split_once('#') {
+                    Some((_, "")) => return Err(usage(&flag, &value, "a section name after #")),
+                    Some((file, name)) => (file, Some(name.to_string())),
+                    None => (value.as_str(), None),
+                };
+                cmdline.config = Some(PathBuf::from(file));
+                cmdline.config_section = section;
+            }
             "--app" => cmdline.app = Some(flags.value()?),
             // ANCHOR: logging_flags
             "--log-level" => {

@@ -24,9 +24,10 @@ Standard options:
         Show this information.
     --version
         Print the version.
-    --config=FILE
-        Read settings from the [server:main] section of an ini file. Flags
-        override it; an address given by flags replaces the file's.
+    --config=FILE[#NAME]
+        Read settings from the [server:NAME] section of a PasteDeploy ini file
+        (NAME: main). Flags override it; an address given by flags replaces
+        the file's. Errors name the file and line.
     --app=APP
         The application to serve (or give it as the one argument): hello, echo,
         static:DIR, or a directory (served as static:DIR).

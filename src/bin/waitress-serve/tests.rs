@@ -217,9 +217,12 @@ fn config_file_errors_name_the_file() {
     let error = serve(&["--config", path.to_str().unwrap()])
         .adjustments()
         .unwrap_err();
-    assert!(
-        error.contains("invalid value for threads: \"none\""),
-        "{error}"
+    assert_eq!(
+        error,
+        format!(
+            "{}:2: invalid value for threads: \"none\" (expected a whole number of at least 1)",
+            path.display()
+        )
     );
     std::fs::remove_file(&path).unwrap();
     let error = serve(&["--config", path.to_str().unwrap()])
@@ -279,4 +282,68 @@ fn cache_control_flag_is_for_static_files_only() {
             .starts_with("--cache-control: "),
         "{error:?}"
     );
+}
+
+#[test]
+fn config_hash_name_chooses_the_server_section() {
+    let cmdline = serve(&["--config=/etc/app.ini#web", "hello"]);
+    assert_eq!(cmdline.config, Some(PathBuf::from("/etc/app.ini")));
+    assert_eq!(cmdline.config_section.as_deref(), Some("web"));
+    let cmdline = serve(&["--config", "/etc/app.ini"]);
+    assert_eq!(cmdline.config_section, None);
+    assert_eq!(
+        parse(&["--config=/etc/app.ini#"]),
+        Err("--config=/etc/app.ini#: a section name after #".to_string())
+    );
+    let path = config_file(
+        "sections",
+        "[server:main]\nthreads = 3\n[server:web]\nthreads = 7\n",
+    );
+    let config = format!("--config={}#web", path.display());
+    assert_eq!(serve(&[&config]).adjustments().unwrap().threads, 7);
+    let config = format!("--config={}#api", path.display());
+    let error = serve(&[&config]).adjustments().unwrap_err();
+    assert_eq!(
+        error,
+        format!(
+            "{}: no [server:api] section (the file has [server:main], [server:web])",
+            path.display()
+        )
+    );
+    std::fs::remove_file(path).unwrap();
+}
+
+#[test]
+fn a_bad_value_in_the_file_is_an_error_even_under_a_flag() {
+    let path = config_file(
+        "overridden",
+        "[server:main]\n# threads\nthreads = none\nport = 99999\n",
+    );
+    let config = format!("--config={}", path.display());
+    let error = serve(&[&config, "--threads=2"]).adjustments().unwrap_err();
+    assert_eq!(
+        error,
+        format!(
+            "{}:3: invalid value for threads: \"none\" (expected a whole number of at least 1) \
+             (the command line replaces --threads, but the file is wrong all the same)",
+            path.display()
+        )
+    );
+    // Without the flag, the same line, without the note.
+    let error = serve(&[&config]).adjustments().unwrap_err();
+    assert!(
+        error.starts_with(&format!("{}:3: invalid value for threads", path.display())),
+        "{error}"
+    );
+    assert!(!error.contains("command line"), "{error}");
+    std::fs::write(&path, "[server:main]\nport = 99999\n").unwrap();
+    // An address from flags replaces the file's: its bad port still counts.
+    let error = serve(&[&config, "--listen=127.0.0.1:0"])
+        .adjustments()
+        .unwrap_err();
+    assert!(
+        error.starts_with(&format!("{}:2: invalid value for port", path.display())),
+        "{error}"
+    );
+    std::fs::remove_file(path).unwrap();
 }

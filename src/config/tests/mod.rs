@@ -1,15 +1,16 @@
 //! Unit tests of the configuration: every rule of `build`, one test each,
 //! through the public builder (`cargo test config::tests`). The defaults,
-//! the table, the typed setters and the ini reader are here; the listen
-//! addresses and the other values have a file each.
+//! the table and the typed setters are here; the listen addresses, the
+//! other values, the flags and the ini reader have a file each.
 #![forbid(unsafe_code)]
 
 use std::net::SocketAddr;
 
-use super::{Adjustments, ConfigError, OPTIONS, option, parse_ini};
+use super::{Adjustments, ConfigError, OPTIONS, option};
 
 mod addresses;
 mod flags;
+mod ini;
 mod values;
 
 fn build(pairs: &[(&str, &str)]) -> Result<Adjustments, ConfigError> {
@@ -155,55 +156,6 @@ fn typed_setters_reach_every_field() {
         ),
         ("example.com", "https", None)
     );
-}
-
-#[test]
-fn ini_reads_only_the_server_main_section() {
-    let text = "# comment\n[app:main]\nthreads = 99\n\n[server:main]\nuse = egg:waitress#main\nhost = 127.0.0.1\n; another comment\nport: 6543\n[other]\nport = 1\n";
-    let settings = parse_ini(text).unwrap();
-    assert_eq!(
-        settings,
-        vec![
-            ("host".to_string(), "127.0.0.1".to_string()),
-            ("port".to_string(), "6543".to_string())
-        ]
-    );
-}
-
-#[test]
-fn ini_errors_name_the_line_or_the_key() {
-    assert_eq!(
-        parse_ini("[server:main]\nthreads 4\n").unwrap_err(),
-        ConfigError::Syntax {
-            line: 2,
-            message: "expected `key = value`".to_string()
-        }
-    );
-    assert_eq!(
-        parse_ini("[server:main]\nthread = 4\n").unwrap_err(),
-        ConfigError::UnknownKey {
-            key: "thread".to_string()
-        }
-    );
-    assert!(matches!(
-        parse_ini("[server:main\n").unwrap_err(),
-        ConfigError::Syntax { line: 1, .. }
-    ));
-    assert!(matches!(
-        parse_ini("[server:main]\n  orphan\n").unwrap_err(),
-        ConfigError::Syntax { line: 2, .. }
-    ));
-}
-
-#[test]
-fn ini_multiline_listen_builds() {
-    let settings =
-        parse_ini("[server:main]\nlisten =\n  127.0.0.1:7001\n  127.0.0.1:7002\n").unwrap();
-    let mut builder = Adjustments::builder();
-    for (key, value) in &settings {
-        builder = builder.set(key, value).unwrap();
-    }
-    assert_eq!(builder.build().unwrap().listen.len(), 2);
 }
 
 #[test]
