@@ -105,30 +105,25 @@ extern "C" fn on_shutdown_signal(signal: c_int) {
     // SAFETY: the pointer is valid, aligned, and only this thread uses it.
     let saved_errno = unsafe { errno.read() };
     HANDLERS_RUNNING.fetch_add(1, Ordering::SeqCst);
-    // A compare-and-swap loop is lock-free, so it may run in a handler.
-    let mut pending = PENDING_SIGNALS.load(Ordering::SeqCst);
-    while signal == SIGHUP {
-        // Counted apart: a SIGHUP asks for no shutdown.
-        let count = PENDING_HANGUPS.load(Ordering::SeqCst);
-        let updated = count.saturating_add(1);
-        if PENDING_HANGUPS
-            .compare_exchange_weak(count, updated, Ordering::SeqCst, Ordering::SeqCst)
-            .is_ok()
-        {
-            break;
-        }
-    }
-    while signal != SIGHUP {
-        let count = (pending >> 8).saturating_add(1).min(usize::MAX >> 8);
-        let updated = (count << 8) | (signal as usize & 0xff);
-        match PENDING_SIGNALS.compare_exchange_weak(
-            pending,
-            updated,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        ) {
-            Ok(_) => break,
-            Err(actual) => pending = actual,
+    if signal == SIGHUP {
+        // Counted apart: a SIGHUP asks for no shutdown. `fetch_add` is
+        // lock-free, so it may run in a handler.
+        PENDING_HANGUPS.fetch_add(1, Ordering::SeqCst);
+    } else {
+        // A compare-and-swap loop is lock-free too.
+        let mut pending = PENDING_SIGNALS.load(Ordering::SeqCst);
+        loop {
+            let count = (pending >> 8).saturating_add(1).min(usize::MAX >> 8);
+            let updated = (count << 8) | (signal as usize & 0xff);
+            match PENDING_SIGNALS.compare_exchange_weak(
+                pending,
+                updated,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => pending = actual,
+            }
         }
     }
     let fd = WAKE_FD.load(Ordering::SeqCst);
