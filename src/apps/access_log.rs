@@ -46,6 +46,8 @@ use std::io::{self, Read, Seek, SeekFrom, Write};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Instant, SystemTime};
 
+pub use super::log_file::LogFile;
+
 use crate::gateway::{
     AppError, AppResult, Application, Body, BodyKind, Chunk, DEFAULT_BLOCK_SIZE, Environ, Headers,
     StartResponse,

@@ -51,6 +51,7 @@ pub mod access_log;
 pub mod proxy_headers;
 
 mod demo;
+mod log_file;
 mod mount;
 mod static_files;
 

@@ -127,6 +127,8 @@ impl AdjustmentsBuilder {
         ident: &str;
         /// The `listen(2)` backlog.
         backlog: u32;
+        /// Set `SO_REUSEPORT` on TCP listeners (several processes, one port).
+        reuse_port: bool;
         /// Bytes read at a time.
         recv_bytes: usize;
         /// Deprecated, no effect.
@@ -157,7 +159,7 @@ impl AdjustmentsBuilder {
         expose_tracebacks: bool;
         /// Ignored (the I/O thread never wakes on a timer).
         asyncore_loop_timeout: u64;
-        /// Ignored (always `poll(2)`).
+        /// Ignored (never `select()`).
         asyncore_use_poll: bool;
         /// Requests read ahead per connection.
         channel_request_lookahead: usize;

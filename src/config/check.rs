@@ -250,6 +250,22 @@ impl AdjustmentsBuilder {
             .ok_or_else(|| {
                 ConfigError::invalid("backlog", &text("backlog"), "expected a number below 2^31")
             })?;
+        let reuse_port = boolean("reuse_port")?;
+        if reuse_port {
+            if unix_socket.is_some() || !sockets.is_empty() {
+                return Err(ConfigError::conflict(
+                    "reuse_port applies to the TCP addresses the server binds, \
+                     not to unix_socket or sockets",
+                ));
+            }
+            if !crate::io::sys::REUSE_PORT_SUPPORTED {
+                return Err(ConfigError::invalid(
+                    "reuse_port",
+                    &text("reuse_port"),
+                    "this platform has no SO_REUSEPORT",
+                ));
+            }
+        }
         let usize_number = |key: &'static str, min: u64| -> Result<usize, ConfigError> {
             usize::try_from(number(key, min)?)
                 .map_err(|_| ConfigError::invalid(key, &text(key), "too large for this machine"))
@@ -274,6 +290,7 @@ impl AdjustmentsBuilder {
             url_prefix: slash_fixed(&text("url_prefix")),
             ident,
             backlog,
+            reuse_port,
             recv_bytes: usize_number("recv_bytes", 1)?,
             send_bytes: usize_number("send_bytes", 0)?,
             outbuf_overflow: usize_number("outbuf_overflow", 1)?,

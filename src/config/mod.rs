@@ -126,6 +126,16 @@ pub struct Adjustments {
     pub ident: Option<String>,
     /// The `listen(2)` backlog.
     pub backlog: u32,
+    /// Set `SO_REUSEPORT` on the TCP listeners the server binds, so that
+    /// several processes can listen on one port.
+    ///
+    /// ```
+    /// use waitress::config::Adjustments;
+    /// assert!(!Adjustments::default().reuse_port);
+    /// let adj = Adjustments::builder().reuse_port(true).build().unwrap();
+    /// assert!(adj.reuse_port);
+    /// ```
+    pub reuse_port: bool,
     /// Bytes read from a socket at a time.
     pub recv_bytes: usize,
     /// Deprecated; kept so that configurations that set it still load.
@@ -166,7 +176,8 @@ pub struct Adjustments {
     pub expose_tracebacks: bool,
     /// Accepted and ignored: the I/O thread never wakes on a timer.
     pub asyncore_loop_timeout: u64,
-    /// Accepted and ignored: `poll(2)` is always used.
+    /// Accepted and ignored: `select()` is never used (`epoll(7)` on
+    /// Linux, `poll(2)` elsewhere).
     pub asyncore_use_poll: bool,
     /// Requests a connection may read ahead.
     pub channel_request_lookahead: usize,

@@ -154,6 +154,12 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "Length of the kernel's queue of connections waiting to be accepted (listen(2)).",
     },
     OptionSpec {
+        name: "reuse_port",
+        kind: Kind::Boolean,
+        default: "false",
+        help: "Set SO_REUSEPORT on the TCP listeners, so that several processes (of one user) can listen on the same port and share its connections. TCP addresses only; an error where the platform lacks SO_REUSEPORT.",
+    },
+    OptionSpec {
         name: "recv_bytes",
         kind: Kind::Number,
         default: "8192",
@@ -247,7 +253,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         name: "asyncore_use_poll",
         kind: Kind::Boolean,
         default: "false",
-        help: "Accepted for compatibility and ignored: this server always uses poll(2), so there is no select() limit of 1024 descriptors.",
+        help: "Accepted for compatibility and ignored: this server never uses select(), so there is no limit of 1024 descriptors to avoid (it waits with epoll(7) on Linux, poll(2) elsewhere).",
     },
     OptionSpec {
         name: "channel_request_lookahead",

@@ -165,6 +165,7 @@ impl IoLoop {
                 .debug("waitress", format_args!("Serving on {address}"));
         }
         loop {
+            self.handle_hangups();
             if self.shutdown_requested() {
                 return Ok(()); // forced: a second signal
             }
@@ -228,6 +229,26 @@ impl IoLoop {
             None => false,
         }
     }
+
+    // ANCHOR: handle_hangups
+    /// SIGHUP: runs the `on_sighup` hooks (reopen the access log), once for
+    /// however many arrived. It never stops the server.
+    fn handle_hangups(&mut self) {
+        if sys::take_pending_hangups() == 0 {
+            return;
+        }
+        let logger = &self.server.logger;
+        if self.server.hangup_hooks.is_empty() {
+            logger.info("waitress", format_args!("SIGHUP: nothing to reopen"));
+        }
+        for hook in &mut self.server.hangup_hooks {
+            match hook() {
+                Ok(()) => logger.info("waitress", format_args!("SIGHUP: reopened")),
+                Err(error) => logger.error("waitress", format_args!("SIGHUP: {error}")),
+            }
+        }
+    }
+    // ANCHOR_END: handle_hangups
 
     /// A second signal: stop waiting for requests in flight.
     fn force_shutdown(&mut self, signal: Signal) {

@@ -6,7 +6,7 @@ use std::fmt;
 use std::io;
 use std::net::SocketAddr;
 use std::os::unix::fs::{FileTypeExt, PermissionsExt};
-use std::os::unix::net::UnixListener;
+use std::os::unix::net::{UnixListener, UnixStream};
 use std::path::Path;
 use std::path::PathBuf;
 
@@ -108,10 +108,15 @@ pub(super) fn bind_listeners(
             )?));
         } else {
             for address in &adjustments.listen {
-                let listener = sys::bind_tcp_listener(*address, backlog, address.is_ipv6())
-                    .map_err(|e| {
-                        io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))
-                    })?;
+                let listener = sys::bind_tcp_listener(
+                    *address,
+                    backlog,
+                    address.is_ipv6(),
+                    adjustments.reuse_port,
+                )
+                .map_err(|e| {
+                    io::Error::new(e.kind(), format!("cannot listen on {address}: {e}"))
+                })?;
                 listeners.push(Listener::Tcp(listener));
             }
         }
@@ -145,21 +150,40 @@ pub(super) fn bind_listeners(
 }
 // ANCHOR_END: bind_listeners
 
-/// Binds a Unix domain socket, replacing a stale socket file but never any
-/// other kind of file.
+// ANCHOR: bind_unix
+/// Binds a Unix domain socket, replacing a stale socket file but never a
+/// socket a live server listens on, nor any other kind of file. Every error
+/// names the path.
 pub(super) fn bind_unix(path: &Path, perms: u32, backlog: u32) -> io::Result<UnixListener> {
+    let named = |error: io::Error| {
+        let message = format!("cannot listen on unix socket {}: {error}", path.display());
+        io::Error::new(error.kind(), message)
+    };
     if let Ok(metadata) = std::fs::symlink_metadata(path) {
-        if metadata.file_type().is_socket() {
-            std::fs::remove_file(path)?;
-        } else {
+        if !metadata.file_type().is_socket() {
             return Err(io::Error::new(
                 io::ErrorKind::AlreadyExists,
                 format!("unix_socket {} exists and is not a socket", path.display()),
             ));
         }
+        // Someone listening accepts (or queues) the connection; a socket
+        // file left by a process that died refuses it.
+        match UnixStream::connect(path) {
+            Ok(_) => {
+                return Err(named(io::Error::new(
+                    io::ErrorKind::AddrInUse,
+                    "another server is listening on it",
+                )));
+            }
+            Err(error) if error.kind() == io::ErrorKind::ConnectionRefused => {
+                std::fs::remove_file(path).map_err(named)?;
+            }
+            Err(error) => return Err(named(error)),
+        }
     }
-    let listener = UnixListener::bind(path)?;
-    std::fs::set_permissions(path, std::fs::Permissions::from_mode(perms))?;
-    sys::set_listen_backlog(&listener, backlog)?;
+    let listener = UnixListener::bind(path).map_err(named)?;
+    std::fs::set_permissions(path, std::fs::Permissions::from_mode(perms)).map_err(named)?;
+    sys::set_listen_backlog(&listener, backlog).map_err(named)?;
     Ok(listener)
 }
+// ANCHOR_END: bind_unix

@@ -95,6 +95,9 @@ impl Application for SharedApp {
     }
 }
 
+/// What the I/O thread runs when SIGHUP arrives ([`ServerBuilder::on_sighup`]).
+type HangupHook = Box<dyn FnMut() -> io::Result<()> + Send>;
+
 /// Builds a [`Server`] with a custom dispatcher or logger.
 ///
 /// ```no_run
@@ -117,6 +120,7 @@ pub struct ServerBuilder {
     dispatcher: Option<Arc<dyn Dispatcher>>,
     logger: Option<Logger>,
     io_spin: Duration,
+    hangup_hooks: Vec<HangupHook>,
 }
 
 impl ServerBuilder {
@@ -128,6 +132,7 @@ impl ServerBuilder {
             dispatcher: None,
             logger: None,
             io_spin: DEFAULT_IO_SPIN,
+            hangup_hooks: Vec::new(),
         }
     }
 
@@ -171,6 +176,38 @@ impl ServerBuilder {
         self
     }
 
+    // ANCHOR: on_sighup
+    /// Runs `hook` on the I/O thread when SIGHUP arrives (once however many
+    /// came before the thread looked), so that it can reopen a log file
+    /// that logrotate moved away. An error is logged and the server keeps
+    /// serving. Keep it short: the I/O thread serves no one meanwhile.
+    ///
+    /// SIGHUP is only caught once [`Server::install_signal_handlers`] has
+    /// run; from then on it never stops the server, hooks or not.
+    ///
+    /// ```no_run
+    /// use waitress::apps::access_log::{AccessLog, LogFile};
+    /// use waitress::config::Adjustments;
+    /// use waitress::server::ServerBuilder;
+    ///
+    /// let file = LogFile::open("access.log")?;
+    /// let app = AccessLog::new(waitress::apps::hello, file.clone());
+    /// let server = ServerBuilder::new(app, Adjustments::default())
+    ///     .on_sighup(move || file.reopen())
+    ///     .build()?;
+    /// server.install_signal_handlers()?;
+    /// server.run()?;
+    /// # Ok::<(), std::io::Error>(())
+    /// ```
+    pub fn on_sighup<F>(mut self, hook: F) -> ServerBuilder
+    where
+        F: FnMut() -> io::Result<()> + Send + 'static,
+    {
+        self.hangup_hooks.push(Box::new(hook));
+        self
+    }
+    // ANCHOR_END: on_sighup
+
     /// Binds the listening sockets and starts the worker threads.
     pub fn build(self) -> io::Result<Server> {
         let ServerBuilder {
@@ -179,6 +216,7 @@ impl ServerBuilder {
             dispatcher,
             logger,
             io_spin,
+            hangup_hooks,
         } = self;
         let logger = logger.unwrap_or_default();
         // As in Waitress: with a trusted proxy, or to clear untrusted proxy
@@ -233,6 +271,7 @@ impl ServerBuilder {
             logger,
             adjustments,
             io_spin,
+            hangup_hooks,
         })
     }
 }
@@ -246,6 +285,7 @@ pub struct Server {
     logger: Logger,
     adjustments: Adjustments,
     io_spin: Duration,
+    hangup_hooks: Vec<HangupHook>,
 }
 
 impl fmt::Debug for Server {
@@ -286,7 +326,9 @@ impl Server {
     /// Makes Ctrl-C (SIGINT) and SIGTERM shut this server down gracefully.
     /// A second one while the server drains stops it at once: `run`
     /// returns without waiting for the requests in flight or the worker
-    /// threads running them. Signal handlers belong to the process:
+    /// threads running them. SIGHUP no longer ends the process: it runs
+    /// the [`on_sighup`](ServerBuilder::on_sighup) hooks (if none, it is
+    /// logged and ignored). Signal handlers belong to the process:
     /// install them for one server.
     pub fn install_signal_handlers(&self) -> io::Result<()> {
         sys::install_shutdown_signals(self.waker.trigger.write_fd())

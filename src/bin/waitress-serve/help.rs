@@ -36,7 +36,7 @@ Standard options:
         to stderr. [info]
     --access-log[=FILE]
         Write an access log line per request: to stderr, or appended to FILE.
-        [off]
+        SIGHUP reopens FILE (after logrotate moved it). [off]
     --access-log-format=FORMAT
         common (Apache CLF), combined (CLF + referer and user agent) or timed
         (combined + duration in microseconds). [combined]

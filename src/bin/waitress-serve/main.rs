@@ -6,7 +6,8 @@
 //!
 //! `waitress-serve --help` lists every option. On start it prints
 //! `Serving on http://HOST:PORT` for each address; Ctrl-C or SIGTERM stops
-//! accepting, finishes the requests in flight and exits 0. A command line it
+//! accepting, finishes the requests in flight and exits 0; SIGHUP reopens
+//! the `--access-log` file (for logrotate) and never stops the server. A command line it
 //! cannot use is one line on standard error and exit status 2; a server that
 //! cannot start (the port is taken) is one line and exit status 1.
 //!
@@ -21,11 +22,10 @@ mod help;
 #[cfg(test)]
 mod tests;
 
-use std::fs::OpenOptions;
 use std::io::{self, Write};
 use std::process::ExitCode;
 
-use waitress::apps::access_log::AccessLog;
+use waitress::apps::access_log::{AccessLog, LogFile};
 use waitress::apps::{StaticFiles, echo, hello};
 use waitress::config::Adjustments;
 use waitress::gateway::{AppResult, Application, Environ, StartResponse};
@@ -55,13 +55,14 @@ fn main() -> ExitCode {
         Ok((app, adjustments)) => {
             let logger = Logger::stderr(cmdline.log_level.unwrap_or(Level::Info));
             let served = match open_access_log(&cmdline) {
-                Ok(None) => run(app, adjustments, logger),
-                Ok(Some(sink)) => {
+                Ok(None) => run(app, adjustments, logger, None),
+                Ok(Some((sink, file))) => {
                     let format = cmdline.access_log_format.unwrap_or_default();
                     run(
                         AccessLog::new(app, sink).format(format),
                         adjustments,
                         logger,
+                        file,
                     )
                 }
                 Err(error) => return usage_error(&error),
@@ -106,27 +107,35 @@ fn prepare(cmdline: &CommandLine) -> Result<(Builtin, Adjustments), String> {
     Ok((app, adjustments))
 }
 
-fn open_access_log(cmdline: &CommandLine) -> Result<Option<Box<dyn Write + Send>>, String> {
+/// Where access-log lines go, and the file to reopen on SIGHUP if a file.
+type AccessLogSink = (Box<dyn Write + Send>, Option<LogFile>);
+
+fn open_access_log(cmdline: &CommandLine) -> Result<Option<AccessLogSink>, String> {
     Ok(match &cmdline.access_log {
         None => None,
-        Some(AccessLogTarget::Stderr) => Some(Box::new(io::stderr())),
-        Some(AccessLogTarget::File(path)) => Some(Box::new(
-            OpenOptions::new()
-                .create(true)
-                .append(true)
-                .open(path)
-                .map_err(|e| format!("cannot open access log {}: {e}", path.display()))?,
-        )),
+        Some(AccessLogTarget::Stderr) => Some((Box::new(io::stderr()), None)),
+        Some(AccessLogTarget::File(path)) => {
+            let file = LogFile::open(path).map_err(|e| format!("access log: {e}"))?;
+            Some((Box::new(file.clone()), Some(file)))
+        }
     })
 }
 
 // ANCHOR: run
 /// What `waitress::server::serve` does, with our logger: bind, say where,
-/// handle Ctrl-C and SIGTERM, serve until one arrives, drain.
-fn run<A: Application>(app: A, adjustments: Adjustments, logger: Logger) -> io::Result<()> {
-    let server = ServerBuilder::new(app, adjustments)
-        .logger(logger)
-        .build()?;
+/// handle Ctrl-C and SIGTERM, serve until one arrives, drain. SIGHUP
+/// reopens the access-log file, if there is one.
+fn run<A: Application>(
+    app: A,
+    adjustments: Adjustments,
+    logger: Logger,
+    access_log: Option<LogFile>,
+) -> io::Result<()> {
+    let mut builder = ServerBuilder::new(app, adjustments).logger(logger);
+    if let Some(file) = access_log {
+        builder = builder.on_sighup(move || file.reopen());
+    }
+    let server = builder.build()?;
     for address in server.addresses() {
         println!("Serving on {address}");
     }

@@ -24,13 +24,15 @@
 //!   O(registered)) on Linux, [`PollSet`] (a kept `pollfd` array) elsewhere;
 //! * `socket.rs`: [`bind_tcp_listener`], which sets `IPV6_V6ONLY` *before*
 //!   `bind(2)` (std cannot) so that `0.0.0.0:P` and `[::]:P` can both
-//!   listen, and [`set_listen_backlog`] for listeners std created;
+//!   listen, and `SO_REUSEPORT` when asked (several processes on one port),
+//!   and [`set_listen_backlog`] for listeners std created;
 //! * `activation.rs`: [`adopt_listener`] and [`listen_fds_from_env`] for
 //!   inherited sockets (the `sockets` adjustment and systemd socket
 //!   activation);
-//! * `signal.rs`: [`install_shutdown_signals`]: SIGINT and SIGTERM handlers
-//!   that only write one byte to the I/O thread's wake-up socket and record
-//!   which signal came, for [`take_pending_signal`].
+//! * `signal.rs`: [`install_shutdown_signals`]: SIGINT, SIGTERM and SIGHUP
+//!   handlers that only write one byte to the I/O thread's wake-up socket
+//!   and record which signal came, for [`take_pending_signal`] and
+//!   [`take_pending_hangups`].
 #![allow(unsafe_code)]
 
 use std::ffi::c_int;
@@ -52,7 +54,7 @@ pub use epoll::Epoll;
 pub use events::{Events, POLLERR, POLLHUP, POLLIN, POLLNVAL, POLLOUT};
 pub use poll::{PollFd, poll};
 pub use poller::Poller;
-pub use signal::{Signal, install_shutdown_signals, take_pending_signals};
+pub use signal::{Signal, install_shutdown_signals, take_pending_hangups, take_pending_signals};
 // What only the tests (and, for `PollSet`, macOS, the BSDs and
 // `--cfg waitress_force_poll`) use.
 #[cfg_attr(not(test), allow(unused_imports))]
@@ -61,7 +63,7 @@ pub use events::POLLPRI;
 pub use poller::PollSet;
 #[cfg_attr(not(test), allow(unused_imports))]
 pub use signal::{take_pending_signal, uninstall_shutdown_signals};
-pub use socket::{bind_tcp_listener, set_listen_backlog};
+pub use socket::{REUSE_PORT_SUPPORTED, bind_tcp_listener, set_listen_backlog};
 
 #[cfg(not(any(target_os = "linux", target_vendor = "apple")))]
 compile_error!(
@@ -103,6 +105,9 @@ mod platform {
     pub const SOCK_CLOEXEC: c_int = 0o2_000_000;
     pub const SOL_SOCKET: c_int = 1;
     pub const SO_REUSEADDR: c_int = 2;
+    /// Since Linux 3.9: several sockets (of one user) may bind one port,
+    /// and the kernel spreads incoming connections over them.
+    pub const SO_REUSEPORT: Option<c_int> = Some(15);
     pub const SO_TYPE: c_int = 3;
     pub const SO_ACCEPTCONN: c_int = 30;
     pub const IPPROTO_IPV6: c_int = 41;
@@ -131,6 +136,9 @@ mod platform {
     pub const SOCK_CLOEXEC: c_int = 0;
     pub const SOL_SOCKET: c_int = 0xffff;
     pub const SO_REUSEADDR: c_int = 0x0004;
+    /// As on the other BSDs: several sockets may bind one port (XNU gives
+    /// new connections to the last one bound rather than spreading them).
+    pub const SO_REUSEPORT: Option<c_int> = Some(0x0200);
     pub const SO_TYPE: c_int = 0x1008;
     // SO_ACCEPTCONN (0x0002) exists, but XNU's getsockopt refuses it.
     /// Per-socket replacement for `MSG_NOSIGNAL`.

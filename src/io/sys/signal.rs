@@ -1,7 +1,8 @@
-//! SIGINT and SIGTERM, turned into a graceful shutdown: handlers that only
-//! record which [`Signal`] came and write one byte to the I/O thread's
-//! wake-up socket ([`install_shutdown_signals`]), and the I/O thread's side,
-//! [`take_pending_signals`]. The handler and every static it touches are
+//! SIGINT and SIGTERM, turned into a graceful shutdown, and SIGHUP, turned
+//! into "reopen your log files": handlers that only record which signal
+//! came and write one byte to the I/O thread's wake-up socket
+//! ([`install_shutdown_signals`]), and the I/O thread's side,
+//! [`take_pending_signals`] and [`take_pending_hangups`]. The handler and every static it touches are
 //! here, so that what runs on top of interrupted code reads in one place.
 #![allow(unsafe_code)]
 
@@ -63,7 +64,17 @@ impl fmt::Display for Signal {
     }
 }
 
+#[cfg(test)]
 const SHUTDOWN_SIGNALS: [Signal; 2] = [Signal::Interrupt, Signal::Terminate];
+/// SIGHUP's number (the same on Linux and macOS). Not a [`Signal`]: it
+/// does not stop the server.
+const SIGHUP: c_int = 1;
+/// Every signal the handler is installed for.
+const HANDLED: [c_int; 3] = [
+    Signal::Interrupt.number(),
+    Signal::Terminate.number(),
+    SIGHUP,
+];
 /// `signal(2)`'s error return, `(sighandler_t) -1`.
 const SIG_ERR: usize = usize::MAX;
 
@@ -76,11 +87,14 @@ static WAKE_FD: AtomicI32 = AtomicI32::new(-1);
 /// together: how many arrived (above the low 8 bits) and the number of the
 /// last one (the low 8 bits; 0: none).
 static PENDING_SIGNALS: AtomicUsize = AtomicUsize::new(0);
+/// How many SIGHUPs arrived and were not yet taken.
+static PENDING_HANGUPS: AtomicUsize = AtomicUsize::new(0);
 /// How many handlers are running now, so that the descriptor is not closed
 /// under one of them.
 static HANDLERS_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
-/// Runs when SIGINT or SIGTERM arrives, on whatever thread the kernel chose.
+/// Runs when SIGINT, SIGTERM or SIGHUP arrives, on whatever thread the
+/// kernel chose.
 /// It calls only `send(2)`, which POSIX lists as async-signal-safe, and
 /// puts `errno` back as it found it, since the interrupted code may be about
 /// to read it.
@@ -91,19 +105,25 @@ extern "C" fn on_shutdown_signal(signal: c_int) {
     // SAFETY: the pointer is valid, aligned, and only this thread uses it.
     let saved_errno = unsafe { errno.read() };
     HANDLERS_RUNNING.fetch_add(1, Ordering::SeqCst);
-    // A compare-and-swap loop is lock-free, so it may run in a handler.
-    let mut pending = PENDING_SIGNALS.load(Ordering::SeqCst);
-    loop {
-        let count = (pending >> 8).saturating_add(1).min(usize::MAX >> 8);
-        let updated = (count << 8) | (signal as usize & 0xff);
-        match PENDING_SIGNALS.compare_exchange_weak(
-            pending,
-            updated,
-            Ordering::SeqCst,
-            Ordering::SeqCst,
-        ) {
-            Ok(_) => break,
-            Err(actual) => pending = actual,
+    if signal == SIGHUP {
+        // Counted apart: a SIGHUP asks for no shutdown. `fetch_add` is
+        // lock-free, so it may run in a handler.
+        PENDING_HANGUPS.fetch_add(1, Ordering::SeqCst);
+    } else {
+        // A compare-and-swap loop is lock-free too.
+        let mut pending = PENDING_SIGNALS.load(Ordering::SeqCst);
+        loop {
+            let count = (pending >> 8).saturating_add(1).min(usize::MAX >> 8);
+            let updated = (count << 8) | (signal as usize & 0xff);
+            match PENDING_SIGNALS.compare_exchange_weak(
+                pending,
+                updated,
+                Ordering::SeqCst,
+                Ordering::SeqCst,
+            ) {
+                Ok(_) => break,
+                Err(actual) => pending = actual,
+            }
         }
     }
     let fd = WAKE_FD.load(Ordering::SeqCst);
@@ -127,7 +147,7 @@ extern "C" fn on_shutdown_signal(signal: c_int) {
 struct Installed {
     wake: OwnedFd,
     #[cfg_attr(not(test), allow(dead_code))] // for the tests
-    previous: [usize; 2],
+    previous: [usize; 3],
 }
 
 static INSTALLED: Mutex<Option<Installed>> = Mutex::new(None);
@@ -138,12 +158,13 @@ fn installed() -> std::sync::MutexGuard<'static, Option<Installed>> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
-/// Sets the handler for `signal`, returning the one it replaces.
-fn set_handler(signal: Signal, handler: usize) -> io::Result<usize> {
+/// Sets the handler for the signal numbered `signal`, returning the one it
+/// replaces.
+fn set_handler(signal: c_int, handler: usize) -> io::Result<usize> {
     // SAFETY: `handler` is SIG_DFL, SIG_IGN, a handler `signal` returned
     // earlier, or `on_shutdown_signal`, an `extern "C" fn(c_int)` that is
     // async-signal-safe; `signal` takes no pointers of ours.
-    let previous = unsafe { ffi::signal(signal.number(), handler) };
+    let previous = unsafe { ffi::signal(signal, handler) };
     if previous == SIG_ERR {
         Err(io::Error::last_os_error())
     } else {
@@ -162,10 +183,11 @@ fn swap_wake_fd(fd: RawFd) {
     }
 }
 
-/// Installs handlers for SIGINT and SIGTERM that write one byte to `wake`
+/// Installs handlers for SIGINT, SIGTERM and SIGHUP that write one byte to `wake`
 /// (a nonblocking socket: the write end of the I/O thread's wake-up pair,
 /// [`Trigger::write_fd`](crate::io::trigger::Trigger::write_fd)) and record the
-/// signal for [`take_pending_signal`]. That is all they do: everything else
+/// signal for [`take_pending_signal`] (SIGHUP for [`take_pending_hangups`]:
+/// it never stops the server). That is all they do: everything else
 /// happens in the I/O thread, which wakes up because the byte makes its
 /// wake-up socket readable.
 ///
@@ -203,12 +225,12 @@ pub fn install_shutdown_signals(wake: BorrowedFd<'_>) -> io::Result<()> {
     }
     swap_wake_fd(wake.as_raw_fd());
     let handler = on_shutdown_signal as extern "C" fn(c_int) as usize;
-    let mut previous = [0; 2];
-    for (index, signal) in SHUTDOWN_SIGNALS.into_iter().enumerate() {
+    let mut previous = [0; 3];
+    for (index, signal) in HANDLED.into_iter().enumerate() {
         match set_handler(signal, handler) {
             Ok(old) => previous[index] = old,
             Err(error) => {
-                for (signal, old) in SHUTDOWN_SIGNALS.into_iter().zip(previous).take(index) {
+                for (signal, old) in HANDLED.into_iter().zip(previous).take(index) {
                     let _ = set_handler(signal, old);
                 }
                 swap_wake_fd(-1);
@@ -221,7 +243,7 @@ pub fn install_shutdown_signals(wake: BorrowedFd<'_>) -> io::Result<()> {
 }
 // ANCHOR_END: install
 
-/// Puts back the SIGINT and SIGTERM handlers that were there before
+/// Puts back the SIGINT, SIGTERM and SIGHUP handlers that were there before
 /// [`install_shutdown_signals`] and closes its duplicate of the wake-up
 /// socket. Does nothing if the handlers are not installed.
 ///
@@ -234,7 +256,7 @@ pub fn uninstall_shutdown_signals() -> io::Result<()> {
         return Ok(());
     };
     let mut result = Ok(());
-    for (signal, old) in SHUTDOWN_SIGNALS.into_iter().zip(previous) {
+    for (signal, old) in HANDLED.into_iter().zip(previous) {
         if let Err(error) = set_handler(signal, old) {
             result = Err(error);
         }
@@ -260,6 +282,13 @@ pub fn take_pending_signals() -> Option<(Signal, usize)> {
     let pending = PENDING_SIGNALS.swap(0, Ordering::SeqCst);
     let signal = Signal::from_number(i32::try_from(pending & 0xff).unwrap_or(0))?;
     Some((signal, (pending >> 8).max(1)))
+}
+
+/// How many SIGHUPs arrived since the last call (0: none). The I/O thread
+/// calls this when its wake-up socket is readable, and reopens its log
+/// files once however many came.
+pub fn take_pending_hangups() -> usize {
+    PENDING_HANGUPS.swap(0, Ordering::SeqCst)
 }
 
 #[cfg(test)]
@@ -338,6 +367,12 @@ mod doc_examples {
     fn take_pending_signal_example() {
         // No handler installed and no signal sent: nothing pending.
         assert_eq!(crate::io::sys::take_pending_signal(), None);
+    }
+
+    #[test]
+    fn take_pending_hangups_example() {
+        // No handler installed and no signal sent: nothing pending.
+        assert_eq!(crate::io::sys::take_pending_hangups(), 0);
     }
 
     #[test]

@@ -14,6 +14,10 @@ use std::os::fd::{AsFd, AsRawFd, BorrowedFd, FromRawFd, OwnedFd, RawFd};
 use super::platform::*;
 use super::{SockLen, cvt, ffi};
 
+/// Whether [`bind_tcp_listener`] can set `SO_REUSEPORT` here (the
+/// `reuse_port` adjustment).
+pub const REUSE_PORT_SUPPORTED: bool = SO_REUSEPORT.is_some();
+
 fn backlog_int(backlog: u32) -> c_int {
     c_int::try_from(backlog).unwrap_or(c_int::MAX)
 }
@@ -172,15 +176,32 @@ fn sockaddr_in6(address: SocketAddrV6) -> SockaddrIn6 {
 /// do, so a restarted server can bind while old connections linger in
 /// TIME_WAIT). It is left blocking: call `set_nonblocking(true)` for a poll
 /// loop.
+///
+/// With `reuse_port`, `SO_REUSEPORT` is set before `bind(2)` too, so that
+/// other processes (of the same user, on Linux) that set it can bind the
+/// same address and share its connections. Where the platform has no
+/// `SO_REUSEPORT` ([`REUSE_PORT_SUPPORTED`] is false) that is an
+/// `Unsupported` error; a kernel that refuses the option (Linux before
+/// 3.9) gives its own error, prefixed with what was being done.
 // ANCHOR: bind
 pub fn bind_tcp_listener(
     address: SocketAddr,
     backlog: u32,
     v6only: bool,
+    reuse_port: bool,
 ) -> io::Result<TcpListener> {
     let domain = if address.is_ipv6() { AF_INET6 } else { AF_INET };
     let socket = stream_socket(domain)?;
     setsockopt_int(socket.as_fd(), SOL_SOCKET, SO_REUSEADDR, 1)?;
+    if reuse_port {
+        let Some(option) = SO_REUSEPORT else {
+            let message = "reuse_port: this platform has no SO_REUSEPORT";
+            return Err(io::Error::new(io::ErrorKind::Unsupported, message));
+        };
+        setsockopt_int(socket.as_fd(), SOL_SOCKET, option, 1).map_err(|error| {
+            io::Error::new(error.kind(), format!("cannot set SO_REUSEPORT: {error}"))
+        })?;
+    }
     if address.is_ipv6() {
         setsockopt_int(
             socket.as_fd(),
@@ -226,6 +247,17 @@ mod tests {
         assert_eq!(raw.sin6_scope_id, 3);
         assert_eq!(c_int::from(raw.sin6_family), AF_INET6);
     }
+
+    #[test]
+    fn reuse_port_lets_two_sockets_bind_one_port() {
+        let first = bind_tcp_listener("127.0.0.1:0".parse().unwrap(), 16, true, true).unwrap();
+        let address = first.local_addr().unwrap();
+        let second = bind_tcp_listener(address, 16, true, true).unwrap();
+        assert_eq!(second.local_addr().unwrap(), address);
+        // A socket without the option may not join them.
+        let error = bind_tcp_listener(address, 16, true, false).unwrap_err();
+        assert_eq!(error.kind(), io::ErrorKind::AddrInUse);
+    }
 }
 
 /// The examples these items' docs had while the module was public,
@@ -250,10 +282,12 @@ mod doc_examples {
         let run = || -> Result<(), Box<dyn std::error::Error>> {
             use crate::io::sys::bind_tcp_listener;
 
-            let v4 = bind_tcp_listener("0.0.0.0:0".parse().unwrap(), 1024, true)?;
+            let v4 = bind_tcp_listener("0.0.0.0:0".parse().unwrap(), 1024, true, false)?;
             let port = v4.local_addr()?.port();
             // The same port over IPv6, if this machine has IPv6.
-            if let Ok(v6) = bind_tcp_listener(format!("[::]:{port}").parse().unwrap(), 1024, true) {
+            if let Ok(v6) =
+                bind_tcp_listener(format!("[::]:{port}").parse().unwrap(), 1024, true, false)
+            {
                 assert_eq!(v6.local_addr()?.port(), port);
             }
             Ok(())

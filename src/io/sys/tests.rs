@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 use crate::io::sys::{
     Events, Listener, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd, PollSet, Poller, Signal,
     adopt_listener, bind_tcp_listener, install_shutdown_signals, listen_fds_from_env, poll,
-    set_listen_backlog, take_pending_signal, take_pending_signals, uninstall_shutdown_signals,
+    set_listen_backlog, take_pending_hangups, take_pending_signal, take_pending_signals,
+    uninstall_shutdown_signals,
 };
 use crate::io::trigger::Trigger;
 
@@ -239,6 +240,13 @@ fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
     assert_eq!(take_pending_signals(), None, "taken once");
     second.drain();
 
+    // SIGHUP wakes the loop too, is counted apart and asks for no shutdown.
+    // SAFETY: raise takes no pointers; the handler is installed for SIGHUP.
+    assert_eq!(unsafe { c::raise(1) }, 0);
+    assert_eq!(poll_one(second.fd(), POLLIN, LONG), (1, POLLIN));
+    assert_eq!((take_pending_hangups(), take_pending_signals()), (1, None));
+    second.drain();
+
     uninstall_shutdown_signals().unwrap();
     uninstall_shutdown_signals().unwrap(); // a second time does nothing
     // SAFETY: as above; this puts back the disposition we found.
@@ -279,7 +287,7 @@ fn accepts_a_client(listener: &TcpListener) {
 
 #[test]
 fn bind_tcp_listener_binds_loopback_addresses() {
-    let v4 = bind_tcp_listener("127.0.0.1:0".parse().unwrap(), 64, true).unwrap();
+    let v4 = bind_tcp_listener("127.0.0.1:0".parse().unwrap(), 64, true, false).unwrap();
     let address = v4.local_addr().unwrap();
     assert!(address.ip().is_loopback() && address.port() != 0);
     accepts_a_client(&v4);
@@ -287,11 +295,11 @@ fn bind_tcp_listener_binds_loopback_addresses() {
     assert!(is_cloexec(v4.as_raw_fd()));
 
     // The port is taken now.
-    let error = bind_tcp_listener(address, 64, true).unwrap_err();
+    let error = bind_tcp_listener(address, 64, true, false).unwrap_err();
     assert_eq!(error.kind(), ErrorKind::AddrInUse);
 
     if has_ipv6_loopback() {
-        let v6 = bind_tcp_listener("[::1]:0".parse().unwrap(), 64, true).unwrap();
+        let v6 = bind_tcp_listener("[::1]:0".parse().unwrap(), 64, true, false).unwrap();
         assert!(v6.local_addr().unwrap().is_ipv6());
         accepts_a_client(&v6);
     } else {
@@ -305,16 +313,16 @@ fn ipv4_and_ipv6_wildcards_share_a_port_with_v6only() {
         eprintln!("no IPv6 loopback: skipped");
         return;
     }
-    let v4 = bind_tcp_listener("0.0.0.0:0".parse().unwrap(), 128, true).unwrap();
+    let v4 = bind_tcp_listener("0.0.0.0:0".parse().unwrap(), 128, true, false).unwrap();
     let port = v4.local_addr().unwrap().port();
     let any6: SocketAddr = format!("[::]:{port}").parse().unwrap();
     #[cfg(target_os = "linux")]
     {
         // Without V6ONLY the IPv6 socket would take IPv4 too: the port clashes.
-        let error = bind_tcp_listener(any6, 128, false).unwrap_err();
+        let error = bind_tcp_listener(any6, 128, false, false).unwrap_err();
         assert_eq!(error.kind(), ErrorKind::AddrInUse);
     }
-    let v6 = bind_tcp_listener(any6, 128, true).unwrap();
+    let v6 = bind_tcp_listener(any6, 128, true, false).unwrap();
     assert_eq!(v6.local_addr().unwrap().port(), port);
 
     // Each family reaches its own listener.
