@@ -28,6 +28,7 @@ fn examples_dir() -> &'static PathBuf {
         build
             .args(["build", "--quiet"])
             .args(["--example", "course_stage1", "--example", "course_stage2"])
+            .args(["--example", "course_check"])
             .current_dir(env!("CARGO_MANIFEST_DIR"));
         if profile_dir.ends_with("release") {
             build.arg("--release");
@@ -295,3 +296,22 @@ fn stage2_exercise_threads_flag_sets_the_pool_size() {
     assert!(answered_despite_a_silent_client(&eight, 7));
 }
 // ANCHOR_END: exercise_threads
+
+#[test]
+fn the_stage_checker_passes_each_stage_program() {
+    // What a reader runs against their own server, run against ours.
+    for n in 1..=2 {
+        let stage = Stage::start(n, &[]);
+        let output = Command::new(examples_dir().join("course_check"))
+            .args(["--stage", &n.to_string(), &stage.addr.to_string()])
+            .output()
+            .unwrap();
+        let report = String::from_utf8_lossy(&output.stdout);
+        assert!(output.status.success(), "stage {n}:\n{report}");
+        assert!(!report.contains("FAIL"), "stage {n}:\n{report}");
+        assert!(
+            report.contains(&format!("ok   stage {n}:")),
+            "stage {n}:\n{report}"
+        );
+    }
+}
