@@ -300,10 +300,11 @@ impl fmt::Debug for Server {
 /// for each address, as Waitress does, and shuts down gracefully.
 pub fn serve<A: Application>(app: A, adjustments: Adjustments) -> io::Result<()> {
     let server = ServerBuilder::new(app, adjustments).build()?;
+    // Handlers first: whoever reads "Serving on" may signal at once.
+    server.install_signal_handlers()?;
     for address in server.addresses() {
         println!("Serving on {address}");
     }
-    server.install_signal_handlers()?;
     server.run()
 }
 

@@ -136,11 +136,13 @@ fn run<A: Application>(
         builder = builder.on_sighup(move || file.reopen());
     }
     let server = builder.build()?;
+    // Handlers first: whoever reads "Serving on" may signal at once, and
+    // a SIGHUP or SIGTERM before them would end the process on the spot.
+    server.install_signal_handlers()?;
     for address in server.addresses() {
         println!("Serving on {address}");
     }
     io::stdout().flush()?;
-    server.install_signal_handlers()?;
     server.run()
 }
 // ANCHOR_END: run
