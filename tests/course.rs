@@ -3,6 +3,8 @@
 //! TCP exactly as the stage definitions say. Every wait is bounded, and
 //! every child is killed when its test ends.
 
+mod support;
+
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::path::PathBuf;
@@ -21,21 +23,7 @@ const PROBE: Duration = Duration::from_millis(300);
 /// as this test), after building both stages once.
 fn examples_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>
-        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build
-            .args(["build", "--quiet"])
-            .args(["--example", "course_stage1", "--example", "course_stage2"])
-            .args(["--example", "course_check"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "the stages build");
-        profile_dir.join("examples")
-    })
+    DIR.get_or_init(|| support::build_examples(&["course_stage1", "course_stage2", "course_check"]))
 }
 
 /// A running stage program, killed when dropped.

@@ -4,6 +4,8 @@
 //! Each server is a std `TcpListener` thread that lives as long as this
 //! test process; every connection it serves has a read timeout.
 
+mod support;
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::PathBuf;
@@ -16,19 +18,7 @@ use std::time::Duration;
 /// this test) and found next to this test's own binary.
 fn checker() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>
-        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build
-            .args(["build", "--quiet", "--example", "course_check"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "the checker builds");
-        profile_dir.join("examples/course_check")
-    })
+    BINARY.get_or_init(|| support::build_examples(&["course_check"]).join("course_check"))
 }
 
 /// Runs the checker; returns its exit code and stdout (also printed).

@@ -2,6 +2,8 @@
 //! child process on a free port, spoken to over TCP. Its base64 decoder and
 //! escaping are checked here too, in process.
 
+mod support;
+
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpStream;
 use std::path::PathBuf;
@@ -23,19 +25,7 @@ const ADMIN: &str = "Basic YWRtaW46c2VjcmV0"; // admin:secret
 /// this test) and found next to this test's own binary.
 fn example() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>
-        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build
-            .args(["build", "--quiet", "--example", "device_ui"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "the example builds");
-        profile_dir.join("examples/device_ui")
-    })
+    BINARY.get_or_init(|| support::build_examples(&["device_ui"]).join("device_ui"))
 }
 
 /// The example running on a free port; killed when dropped, even when a

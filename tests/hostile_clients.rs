@@ -2,6 +2,8 @@
 //! minutes at full size; here each scenario runs with tiny parameters, so
 //! that the program keeps building, running and printing its `RESULT` line.
 
+mod support;
+
 use std::path::PathBuf;
 use std::process::Command;
 use std::sync::OnceLock;
@@ -10,19 +12,7 @@ use std::sync::OnceLock;
 /// this test) and found next to this test's own binary.
 fn example() -> &'static PathBuf {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
-    BINARY.get_or_init(|| {
-        let exe = std::env::current_exe().unwrap();
-        let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>
-        let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
-        build
-            .args(["build", "--quiet", "--example", "hostile_clients"])
-            .current_dir(env!("CARGO_MANIFEST_DIR"));
-        if profile_dir.ends_with("release") {
-            build.arg("--release");
-        }
-        assert!(build.status().unwrap().success(), "the example builds");
-        profile_dir.join("examples/hostile_clients")
-    })
+    BINARY.get_or_init(|| support::build_examples(&["hostile_clients"]).join("hostile_clients"))
 }
 
 /// Runs one scenario and returns its `RESULT` line.

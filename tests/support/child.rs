@@ -196,3 +196,27 @@ impl Drop for WaitressServe {
         let _ = self.child.wait();
     }
 }
+
+/// Builds these examples (same profile and target directory as the running
+/// test) and returns the folder their binaries are in. Tests that run an
+/// example as a reader would, as a program of its own, call this once
+/// (behind a `OnceLock`).
+pub fn build_examples(names: &[&str]) -> std::path::PathBuf {
+    let exe = std::env::current_exe().unwrap();
+    let profile_dir = exe.parent().unwrap().parent().unwrap(); // target/<profile>
+    let mut build = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()));
+    build
+        .args(["build", "--quiet"])
+        .current_dir(env!("CARGO_MANIFEST_DIR"));
+    for name in names {
+        build.args(["--example", name]);
+    }
+    if profile_dir.ends_with("release") {
+        build.arg("--release");
+    }
+    assert!(
+        build.status().unwrap().success(),
+        "the examples {names:?} build"
+    );
+    profile_dir.join("examples")
+}
