@@ -18,11 +18,11 @@ mod support;
 use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use support::{TIMEOUT, TempDir, TestServer};
+use support::{TIMEOUT, TempDir, TestServer, nginx_binary};
 use waitress::config::{Adjustments, AdjustmentsBuilder};
 use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 
@@ -46,21 +46,6 @@ fn report(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppR
     text.push_str(&format!("BODY_LENGTH={}\n", input.len()));
     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
     Ok(Body::from(text))
-}
-
-/// `nginx` from PATH, or from /usr/sbin (not in a normal user's PATH).
-fn nginx_binary() -> Option<PathBuf> {
-    ["nginx", "/usr/sbin/nginx"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|candidate| {
-            Command::new(candidate)
-                .arg("-v")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success())
-        })
 }
 
 /// Our server behind nginx (the configuration says which listener), with

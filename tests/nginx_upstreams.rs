@@ -30,7 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use support::child::{BINARY, wait_for_exit};
-use support::{TIMEOUT, TempDir, wait_until};
+use support::{TIMEOUT, TempDir, nginx_binary, wait_until};
 
 /// The configuration, with `@NAME@` placeholders for the paths and ports.
 const NGINX_CONF: &str = include_str!("nginx_upstreams/nginx.conf");
@@ -170,21 +170,6 @@ impl Drop for Nginx {
         let _ = self.child.kill();
         let _ = self.child.wait();
     }
-}
-
-/// `nginx` from PATH, or from /usr/sbin (not in a normal user's PATH).
-fn nginx_binary() -> Option<PathBuf> {
-    ["nginx", "/usr/sbin/nginx"]
-        .into_iter()
-        .map(PathBuf::from)
-        .find(|candidate| {
-            Command::new(candidate)
-                .arg("-v")
-                .stdout(Stdio::null())
-                .stderr(Stdio::null())
-                .status()
-                .is_ok_and(|status| status.success())
-        })
 }
 
 /// Starts nginx in front of `instances` (a, b over TCP, c over Unix) and

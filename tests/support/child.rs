@@ -220,3 +220,18 @@ pub fn build_examples(names: &[&str]) -> std::path::PathBuf {
     );
     profile_dir.join("examples")
 }
+
+/// `nginx` from PATH, or from /usr/sbin (not in a normal user's PATH).
+pub fn nginx_binary() -> Option<std::path::PathBuf> {
+    ["nginx", "/usr/sbin/nginx"]
+        .into_iter()
+        .map(std::path::PathBuf::from)
+        .find(|candidate| {
+            Command::new(candidate)
+                .arg("-v")
+                .stdout(Stdio::null())
+                .stderr(Stdio::null())
+                .status()
+                .is_ok_and(|status| status.success())
+        })
+}
