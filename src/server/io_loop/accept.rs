@@ -28,7 +28,6 @@ impl IoLoop {
     /// connection limit with no connection that could make room: then new
     /// clients wait in the kernel's backlog.
     pub(super) fn update_listeners(&mut self) -> io::Result<()> {
-        let now = Instant::now();
         let limit = self.server.adjustments.connection_limit;
         if self.accepting {
             if self.open >= limit && !self.at_limit {
@@ -55,11 +54,12 @@ impl IoLoop {
         }
         if self
             .limit_recheck
-            .is_some_and(|at| self.open < limit || now >= at)
+            .is_some_and(|at| self.open < limit || Instant::now() >= at)
         {
             self.limit_recheck = None;
         }
-        if self.accept_resume.is_some_and(|at| now >= at) {
+        // The clock is read only while a pause is on, not on every turn.
+        if self.accept_resume.is_some_and(|at| Instant::now() >= at) {
             self.accept_resume = None;
         }
         let listen = self.accepting && self.limit_recheck.is_none() && self.accept_resume.is_none();
