@@ -3,7 +3,10 @@
 //! TCP exactly as the stage definitions say. Every wait is bounded, and
 //! every child is killed when its test ends.
 
+#[path = "../support/mod.rs"]
 mod support;
+
+mod stages_1_2;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -204,102 +207,20 @@ fn answered_despite_a_silent_client(stage: &Stage, silent_clients: usize) -> boo
     answered
 }
 
-#[test]
-fn stage1_answers_get_404_and_400_exactly() {
-    check_answers(1);
-}
-
-#[test]
-fn stage1_is_blocked_by_a_silent_client() {
-    let stage = Stage::start(1, &[]);
+/// Runs the course checker at stage `n` against the stage `n` program and
+/// asserts that every check passed: what a reader runs against their own
+/// server, run against ours.
+fn assert_checker_passes(n: u32) {
+    let stage = Stage::start(n, &[]);
+    let output = Command::new(examples_dir().join("course_check"))
+        .args(["--stage", &n.to_string(), &stage.addr.to_string()])
+        .output()
+        .unwrap();
+    let report = String::from_utf8_lossy(&output.stdout);
+    assert!(output.status.success(), "stage {n}:\n{report}");
+    assert!(!report.contains("FAIL"), "stage {n}:\n{report}");
     assert!(
-        !answered_despite_a_silent_client(&stage, 1),
-        "stage 1 serves one connection at a time: a silent client must block it"
+        report.contains(&format!("ok   stage {n}:")),
+        "stage {n}:\n{report}"
     );
-}
-
-#[test]
-fn stage2_answers_get_404_and_400_exactly() {
-    check_answers(2);
-}
-
-#[test]
-fn stage2_is_not_blocked_by_silent_clients() {
-    let stage = Stage::start(2, &[]);
-    assert!(answered_despite_a_silent_client(&stage, 1));
-    // Fewer silent clients than workers (4): still answered.
-    assert!(answered_despite_a_silent_client(&stage, 3));
-}
-
-#[test]
-fn stage2_serves_many_clients_at_once() {
-    let stage = Stage::start(2, &[]);
-    let clients: Vec<_> = (0..32)
-        .map(|_| {
-            let addr = stage.addr;
-            std::thread::spawn(move || {
-                let mut stream = TcpStream::connect_timeout(&addr, PATIENCE).unwrap();
-                stream.set_read_timeout(Some(PATIENCE)).unwrap();
-                stream
-                    .write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
-                    .unwrap();
-                read_response(&mut stream)
-            })
-        })
-        .collect();
-    for client in clients {
-        assert_answer(&client.join().unwrap(), "200 OK", "Hello, world!");
-    }
-}
-
-// ANCHOR: exercise_head
-#[test]
-#[ignore = "exercise: course stage 1"]
-fn stage1_exercise_head_answers_without_a_body() {
-    let stage = Stage::start(1, &[]);
-    let response = stage.send("HEAD / HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(response.status_line, "HTTP/1.1 200 OK", "{response:?}");
-    // The headers describe the body a GET would get, but no body follows.
-    assert_eq!(
-        response.header("Content-Length"),
-        Some("13"),
-        "{response:?}"
-    );
-    assert!(response.body.is_empty(), "{response:?}");
-    let missing = stage.send("HEAD /nothing HTTP/1.1\r\nHost: x\r\n\r\n");
-    assert_eq!(missing.status_line, "HTTP/1.1 404 Not Found", "{missing:?}");
-    assert!(missing.body.is_empty(), "{missing:?}");
-}
-// ANCHOR_END: exercise_head
-
-// ANCHOR: exercise_threads
-#[test]
-#[ignore = "exercise: course stage 2"]
-fn stage2_exercise_threads_flag_sets_the_pool_size() {
-    // One worker: one silent client blocks everybody again.
-    let one = Stage::start(2, &["--threads", "1"]);
-    assert!(!answered_despite_a_silent_client(&one, 1));
-    // Eight workers: seven silent clients leave one worker free.
-    let eight = Stage::start(2, &["--threads", "8"]);
-    assert!(answered_despite_a_silent_client(&eight, 7));
-}
-// ANCHOR_END: exercise_threads
-
-#[test]
-fn the_stage_checker_passes_each_stage_program() {
-    // What a reader runs against their own server, run against ours.
-    for n in 1..=2 {
-        let stage = Stage::start(n, &[]);
-        let output = Command::new(examples_dir().join("course_check"))
-            .args(["--stage", &n.to_string(), &stage.addr.to_string()])
-            .output()
-            .unwrap();
-        let report = String::from_utf8_lossy(&output.stdout);
-        assert!(output.status.success(), "stage {n}:\n{report}");
-        assert!(!report.contains("FAIL"), "stage {n}:\n{report}");
-        assert!(
-            report.contains(&format!("ok   stage {n}:")),
-            "stage {n}:\n{report}"
-        );
-    }
 }
