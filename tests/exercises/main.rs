@@ -22,6 +22,7 @@ mod support;
 mod ch01_04;
 mod ch05_08;
 mod ch09_12;
+mod ch12_utilities;
 
 use std::fs;
 use std::path::PathBuf;
