@@ -22,6 +22,7 @@ const MONTH_NAMES: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+// ANCHOR: format
 /// Formats a time as IMF-fixdate. Times before 1970 are clamped to the epoch.
 ///
 /// ```
@@ -47,6 +48,7 @@ pub fn format_http_date(time: SystemTime) -> String {
         second_of_day % 60
     )
 }
+// ANCHOR_END: format
 
 /// Parses any of the three HTTP date forms; `None` when the text is not one.
 ///
@@ -59,6 +61,7 @@ pub fn format_http_date(time: SystemTime) -> String {
 pub fn parse_http_date(text: &str) -> Option<SystemTime> {
     let text = text.trim_matches([' ', '\t']);
     let fields: Vec<&str> = text.split(' ').filter(|f| !f.is_empty()).collect();
+    // ANCHOR: forms
     let (day, month, year, clock) = match fields.as_slice() {
         // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
         [weekday, day, month, year, clock, "GMT"] if weekday.ends_with(',') => {
@@ -81,6 +84,7 @@ pub fn parse_http_date(text: &str) -> Option<SystemTime> {
         [_weekday, month, day, clock, year] => (*day, *month, parse_number(year, 4)?, *clock),
         _ => return None,
     };
+    // ANCHOR_END: forms
     let day = if day.len() == 1 {
         parse_number(day, 1)?
     } else {

@@ -54,6 +54,7 @@ impl HttpError {
         format!("{} {}", self.status, self.reason())
     }
 
+    // ANCHOR: body
     /// The response body, in Waitress's shape: the reason, the detail, and
     /// which server generated it (`ident`, or `server` when there is none).
     pub fn body(&self, ident: Option<&str>) -> String {
@@ -64,6 +65,7 @@ impl HttpError {
             ident.filter(|i| !i.is_empty()).unwrap_or("server")
         )
     }
+    // ANCHOR_END: body
 }
 
 impl fmt::Display for HttpError {
@@ -232,6 +234,7 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    // ANCHOR: status
     /// The HTTP status that answers this error.
     pub fn status(&self) -> u16 {
         use ParseError::*;
@@ -246,6 +249,7 @@ impl ParseError {
             _ => 400,
         }
     }
+    // ANCHOR_END: status
 }
 
 impl fmt::Display for ParseError {
