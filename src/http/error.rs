@@ -231,6 +231,7 @@ pub enum ParseError {
     BodyStorage(String),
 }
 
+// ANCHOR: parse_error_status
 impl ParseError {
     /// The HTTP status that answers this error.
     pub fn status(&self) -> u16 {
@@ -247,6 +248,7 @@ impl ParseError {
         }
     }
 }
+// ANCHOR_END: parse_error_status
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

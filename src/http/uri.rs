@@ -127,6 +127,7 @@ impl fmt::Display for AuthorityError {
 
 impl std::error::Error for AuthorityError {}
 
+// ANCHOR: parse_authority
 /// Checks an authority as HTTP uses it: `uri-host [":" port]` (RFC 9110
 /// §4.2.1, RFC 3986 §3.2), where the host is a reg-name (which covers IPv4
 /// addresses) or a bracketed IPv6 address, and the port is digits up to
@@ -163,6 +164,7 @@ pub fn parse_authority(authority: &str) -> Result<Authority<'_>, AuthorityError>
         host_and_port,
     })
 }
+// ANCHOR_END: parse_authority
 // ANCHOR_END: authority
 
 /// Checks a reg-name (`unreserved / pct-encoded / sub-delims`) up to the
