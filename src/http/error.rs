@@ -234,6 +234,7 @@ pub enum ParseError {
     BodyStorage(String),
 }
 
+// ANCHOR: parse_error_status
 impl ParseError {
     // ANCHOR: status
     /// The HTTP status that answers this error.
@@ -252,6 +253,7 @@ impl ParseError {
     }
     // ANCHOR_END: status
 }
+// ANCHOR_END: parse_error_status
 
 impl fmt::Display for ParseError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {

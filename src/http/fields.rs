@@ -99,6 +99,7 @@ const fn known_slot(len: usize, second_last: u8, last: u8) -> usize {
     let (second_last, last) = ((second_last | 0x20) as usize, (last | 0x20) as usize);
     (len * 4 + last * 2 + second_last) % KNOWN_SLOTS.len()
 }
+// ANCHOR_END: known_field
 
 /// Indices in `KNOWN_FIELDS`, each at its name's slot or the next free one
 /// after it (linear probing); `u8::MAX` in the free slots.
@@ -118,7 +119,6 @@ static KNOWN_SLOTS: [u8; 128] = {
     }
     slots
 };
-// ANCHOR_END: known_field
 
 /// The CGI name of the common field at `index` (`HOST`, `CONTENT_TYPE`).
 pub(crate) fn known_field_name(index: u8) -> &'static str {

@@ -58,6 +58,7 @@ impl FixedStreamReceiver {
         self.remaining -= take as u64;
         Ok(take)
     }
+    // ANCHOR_END: fixed
 
     /// Whether the whole body has arrived.
     pub fn is_complete(&self) -> bool {
@@ -74,7 +75,6 @@ impl FixedStreamReceiver {
         self.buffer.into_input()
     }
 }
-// ANCHOR_END: fixed
 
 // ANCHOR: chunk_state
 /// Where the chunked decoder is. Every state but `Data` and `Trailer` looks
@@ -101,6 +101,7 @@ enum ChunkState {
     /// The body is complete.
     Complete,
 }
+// ANCHOR_END: chunk_state
 
 /// `chunk-ext = *( BWS ";" BWS chunk-ext-name [ BWS "=" BWS chunk-ext-val ] )`,
 /// with `chunk-ext-val = token / quoted-string` (RFC 9112 §7.1.1). BWS is
@@ -126,7 +127,6 @@ enum ExtensionState {
     /// Whitespace after a value: `;` or more whitespace.
     AfterValue,
 }
-// ANCHOR_END: chunk_state
 
 /// Decodes a chunked body.
 ///
@@ -254,6 +254,7 @@ impl ChunkedReceiver {
         };
         Ok(())
     }
+    // ANCHOR_END: framing_byte
 
     /// A complete size line: the next state is its data, or the trailer.
     fn start_chunk(&mut self) -> Result<ChunkState, ParseError> {
@@ -268,7 +269,6 @@ impl ChunkedReceiver {
         }
         Ok(ChunkState::Data { remaining: size })
     }
-    // ANCHOR_END: framing_byte
 
     // ANCHOR: extension_byte
     /// One byte of the chunk extensions: the next state, or what is wrong.

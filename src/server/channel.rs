@@ -122,7 +122,6 @@ impl Channel {
             && state.requests.len() + usize::from(state.in_service) <= lookahead
     }
 
-    // ANCHOR: handle_read
     /// The socket is readable: read once, feed the parser, queue what is
     /// complete and hand the channel to the dispatcher if it has work.
     pub(super) fn handle_read(&mut self, buffer: &mut [u8], server: &Arc<ServerContext>) -> Next {
@@ -154,6 +153,7 @@ impl Channel {
                 return Next::Close;
             }
         };
+        // ANCHOR: parse_loop
         let mut data = &buffer[..count];
         let mut queued = Vec::new();
         while !data.is_empty() && !self.read_closed {
@@ -190,6 +190,7 @@ impl Channel {
                 }
             }
         }
+        // ANCHOR_END: parse_loop
         let now = Instant::now();
         match &self.parser {
             Some(parser) if parser.is_reading_head() => {
@@ -215,7 +216,6 @@ impl Channel {
         }
         Next::Continue
     }
-    // ANCHOR_END: handle_read
 
     /// The client sent end of file: answer what it asked, then close.
     fn end_of_file(&mut self) -> Next {

@@ -20,7 +20,6 @@ use crate::task::failure::panic_message;
 use super::connection::{Connection, ConnectionState, Queued, ServerContext, lock, wake};
 use super::stream::ConnectionInfo;
 
-// ANCHOR: channel_task
 /// The dispatcher's unit of work: answer a channel's queued requests, in
 /// order, on one worker.
 pub(super) struct ChannelTask {
@@ -57,6 +56,7 @@ impl Task for ChannelTask {
                     wake(&connection, &mut state, &server);
                     return;
                 } else {
+                    // ANCHOR: next_request
                     match state.requests.pop_front() {
                         Some(request) if !state.closed => Job::Answer(request),
                         _ => {
@@ -80,6 +80,7 @@ impl Task for ChannelTask {
                             return;
                         }
                     }
+                    // ANCHOR_END: next_request
                 }
             };
             // Everything the application's code can reach runs guarded
@@ -161,7 +162,6 @@ pub(super) fn serve(job: Job, connection: &Connection, server: &ServerContext) -
         ),
     }
 }
-// ANCHOR_END: channel_task
 
 pub(super) fn task_request(
     request: Request,
@@ -188,7 +188,6 @@ pub(super) fn task_request(
     }
 }
 
-// ANCHOR: channel_output
 /// A worker's view of the channel's output: send directly when nothing is
 /// pending, buffer the rest, wait at the high watermark.
 pub(super) struct ChannelOutput<'a> {
@@ -230,6 +229,7 @@ impl ResponseOutput for ChannelOutput<'_> {
     }
 
     fn write_parts(&mut self, mut first: &[u8], mut second: &[u8]) -> io::Result<()> {
+        // ANCHOR: write_parts
         let mut state = self.wait_for_room()?;
         if state.output.is_empty() {
             // Nothing is queued ahead: try the socket directly (it is
@@ -269,6 +269,7 @@ impl ResponseOutput for ChannelOutput<'_> {
             wake(self.connection, &mut state, self.server);
         }
         Ok(())
+        // ANCHOR_END: write_parts
     }
 
     fn write_file(&mut self, file: Box<dyn Read + Send>, len: u64) -> io::Result<u64> {
@@ -308,4 +309,3 @@ impl ResponseOutput for ChannelOutput<'_> {
     }
     // ANCHOR_END: will_close
 }
-// ANCHOR_END: channel_output

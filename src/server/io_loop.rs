@@ -229,6 +229,7 @@ impl IoLoop {
             None => false,
         }
     }
+    // ANCHOR_END: shutdown_requested
 
     // ANCHOR: handle_hangups
     /// SIGHUP: runs the `on_sighup` hooks (reopen the access log), once for
@@ -261,7 +262,6 @@ impl IoLoop {
         );
         self.forced = true;
     }
-    // ANCHOR_END: shutdown_requested
 
     /// Stops accepting, closes idle connections, and lets the others finish
     /// what they have received.

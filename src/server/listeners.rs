@@ -91,6 +91,7 @@ pub(super) fn bind_listeners(
             .sockets
             .extend(inherited.into_iter().map(PreboundSocket::Fd));
     }
+    // ANCHOR: listen_sources
     for socket in std::mem::take(&mut adjustments.sockets) {
         let listener = match socket {
             PreboundSocket::Tcp(listener) => Listener::Tcp(listener),
@@ -121,6 +122,7 @@ pub(super) fn bind_listeners(
             }
         }
     }
+    // ANCHOR_END: listen_sources
     let mut bound = Vec::new();
     for listener in listeners {
         let address = match &listener {

@@ -82,6 +82,7 @@ impl RequestParser {
             self.content_length = None;
             self.request.close_after = true;
         }
+        // ANCHOR_END: end_of_head
 
         let connection = self.header(CONNECTION).unwrap_or("");
         self.request.close_after |= match self.version {
@@ -135,7 +136,6 @@ impl RequestParser {
         self.state = State::Body;
         Ok(())
     }
-    // ANCHOR_END: end_of_head
 }
 
 /// The head's text as a `String`. It is UTF-8 by construction (ASCII, and

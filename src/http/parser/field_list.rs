@@ -28,7 +28,6 @@ const LINEAR_SCAN_FIELDS: usize = 16;
 const INITIAL_FIELD_CAPACITY: usize = 16;
 
 impl RequestParser {
-    // ANCHOR: add_field
     /// Checks a field line's name and appends the line to the field list.
     /// Repeated names are found at the end of the head (`group_fields`).
     pub(super) fn add_field(&mut self, field: Field<'_>) -> Result<(), ParseError> {
@@ -42,6 +41,7 @@ impl RequestParser {
                 None => return Ok(()),
             },
         };
+        // ANCHOR: add_field
         match name {
             FieldName::Known(HOST) if self.host_seen => {
                 return Err(ParseError::DuplicateHeader("Host"));
@@ -66,6 +66,7 @@ impl RequestParser {
             FieldName::Known(_) => {}
             FieldName::Text(_) => self.uncommon_names += 1,
         }
+        // ANCHOR_END: add_field
         let value = self.push_value(field.value, field.ascii);
         let fields = &mut self.request.fields;
         if fields.capacity() == 0 {
@@ -74,7 +75,6 @@ impl RequestParser {
         fields.push(HeaderField { name, value });
         Ok(())
     }
-    // ANCHOR_END: add_field
 
     /// Appends bytes known to be ASCII to the text.
     pub(super) fn push_text(&mut self, ascii: &[u8]) -> Span {
@@ -162,7 +162,6 @@ impl RequestParser {
     // ANCHOR_END: group_fields
 }
 
-// ANCHOR: repeats
 /// The later lines of repeated names, as `group_fields` finds them: for
 /// each field, a list of its repeats in arrival order, so that its value is
 /// joined once. Appending to the value at every repeat would copy the
@@ -192,6 +191,7 @@ impl Repeats {
         }
     }
 
+    // ANCHOR: repeats
     /// Gives each repeated field the value `first, second, …` (RFC 9110
     /// §5.3), written once at the end of the text.
     fn join(&self, fields: &mut [HeaderField], text: &mut Vec<u8>) {
@@ -211,8 +211,8 @@ impl Repeats {
             field.value = Span::new(start, text.len());
         }
     }
+    // ANCHOR_END: repeats
 }
-// ANCHOR_END: repeats
 
 /// The index of the field whose name, in the text, is `name`.
 fn find_text_name(name: &[u8], fields: &[HeaderField], text: &[u8]) -> Option<usize> {

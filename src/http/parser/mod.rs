@@ -109,7 +109,6 @@ const TRANSFER_ENCODING: u8 = known_field_index("TRANSFER_ENCODING");
 const CONNECTION: u8 = known_field_index("CONNECTION");
 const EXPECT: u8 = known_field_index("EXPECT");
 
-// ANCHOR: request_parser
 /// An incremental HTTP/1.1 request parser for one request.
 ///
 /// Feed it bytes with [`received`](RequestParser::received) until it reports
@@ -125,6 +124,7 @@ const EXPECT: u8 = known_field_index("EXPECT");
 /// let Status::Error { error, .. } = received.status else { panic!() };
 /// assert_eq!(error, ParseError::BareLineFeed);
 /// ```
+// ANCHOR: request_parser
 #[derive(Debug)]
 pub struct RequestParser {
     limits: Limits,
@@ -211,7 +211,6 @@ impl RequestParser {
         self.state == State::Finished
     }
 
-    // ANCHOR: received
     /// Consumes bytes of the request and says where it stands.
     ///
     /// Stops consuming at the end of the request, after an error, and right
@@ -235,6 +234,7 @@ impl RequestParser {
                     status: Status::NeedMore,
                 };
             }
+            // ANCHOR: next_line
             let Some(line_end) = find_byte(rest, b'\n') else {
                 // An incomplete line: keep it, but never more than the limit.
                 consumed = data.len();
@@ -268,6 +268,7 @@ impl RequestParser {
             if let Err(error) = result {
                 return self.fail(error, consumed);
             }
+            // ANCHOR_END: next_line
         }
         if self.state == State::Body {
             if self.request.expect_continue && !self.continue_reported {
@@ -304,7 +305,6 @@ impl RequestParser {
             Err(error) => self.fail(error, consumed),
         }
     }
-    // ANCHOR_END: received
 
     fn fail(&mut self, error: ParseError, consumed: usize) -> Received {
         self.state = State::Finished;

@@ -45,7 +45,6 @@ impl fmt::Display for Version {
     }
 }
 
-// ANCHOR: request
 /// A complete request: the start line, the header fields keyed by their CGI
 /// names, and the body.
 ///
@@ -68,6 +67,7 @@ impl fmt::Display for Version {
 /// assert_eq!(request.body.len(), 2);
 /// assert!(request.close_after); // HTTP/1.0 without keep-alive
 /// ```
+// ANCHOR: request
 pub struct Request {
     /// The method, the target, the CGI names that are not common ones, and
     /// the field values (latin-1 read as characters), one after the other.
@@ -85,6 +85,7 @@ pub struct Request {
     /// Whether the connection must close after the response.
     pub close_after: bool,
 }
+// ANCHOR_END: request
 
 /// A range of a request's text.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -93,6 +94,7 @@ pub(super) struct Span {
     end: u32,
 }
 
+// ANCHOR: header_field
 /// A header field: where its name and its value are.
 #[derive(Clone, Copy, Debug)]
 pub(super) struct HeaderField {
@@ -109,7 +111,7 @@ pub(super) enum FieldName {
     /// Any other name, converted (`X-Foo` → `X_FOO`) into the text.
     Text(Span),
 }
-// ANCHOR_END: request
+// ANCHOR_END: header_field
 
 impl Span {
     /// `start..end`. The text is always shorter than 4 GiB (see
@@ -275,6 +277,7 @@ pub struct Received {
 /// assert!(matches!(parser.received(b"ab").status, Status::NeedMore));
 /// assert!(matches!(parser.received(b"c").status, Status::Complete(_)));
 /// ```
+// ANCHOR: status
 #[derive(Debug)]
 pub enum Status {
     /// All bytes were consumed; the request needs more.
@@ -296,6 +299,7 @@ pub enum Status {
         version: Version,
     },
 }
+// ANCHOR_END: status
 
 #[cfg(test)]
 mod tests {

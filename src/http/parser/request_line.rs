@@ -103,6 +103,7 @@ fn check_target_form(method: &[u8], target: &[u8]) -> Result<Option<Range<usize>
         _ => Err(ParseError::InvalidTarget),
     }
 }
+// ANCHOR_END: target_form
 
 /// Checks an absolute-form target's authority: it becomes the Host, so it
 /// must be a valid `host[:port]`, without userinfo (RFC 9110 §4.2.4).
@@ -133,7 +134,6 @@ fn is_authority_form(target: &[u8]) -> bool {
         && (1..=5).contains(&port.len())
         && port.iter().all(u8::is_ascii_digit)
 }
-// ANCHOR_END: target_form
 
 /// The error for the byte at `index`: a CR there is a bare CR.
 fn invalid_byte_error(line: &[u8], index: usize, otherwise: ParseError) -> ParseError {
