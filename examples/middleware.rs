@@ -14,12 +14,12 @@ use waitress::gateway::{
     AppError, AppResult, Application, Body, Environ, Headers, StartResponse, headers,
 };
 
-// ANCHOR: mount
 /// `whereami` under `/app`, tagged with where it is mounted.
 pub fn app() -> Mount {
     Mount::new().at("/app", MountedAt { inner: whereami })
 }
 
+// ANCHOR: mounted_at
 /// Adds `X-Mounted-At: SCRIPT_NAME` to what `inner` answers.
 pub struct MountedAt<A> {
     pub inner: A,
@@ -36,6 +36,7 @@ impl<A: Application> Application for MountedAt<A> {
         self.inner.call(environ, &mut tagging)
     }
 }
+// ANCHOR_END: mounted_at
 
 /// A `start_response` that adds one header to what the inner application starts.
 struct AddHeader<'a> {
@@ -44,6 +45,7 @@ struct AddHeader<'a> {
     value: &'a str,
 }
 
+// ANCHOR: add_header
 impl StartResponse for AddHeader<'_> {
     fn start_response(
         &mut self,
@@ -59,7 +61,7 @@ impl StartResponse for AddHeader<'_> {
         self.inner.write(data)
     }
 }
-// ANCHOR_END: mount
+// ANCHOR_END: add_header
 
 /// The inner application: says where it thinks it is mounted.
 pub fn whereami(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {

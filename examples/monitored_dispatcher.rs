@@ -28,7 +28,6 @@ use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, he
 use waitress::pool::{Dispatcher, Task, ThreadedTaskDispatcher};
 use waitress::server::ServerBuilder;
 
-// ANCHOR: monitored
 /// Counters shared by the dispatcher and every task it wrapped.
 #[derive(Default, Debug)]
 pub struct Counters {
@@ -43,6 +42,7 @@ pub struct MonitoredDispatcher {
     pub counters: Arc<Counters>,
 }
 
+// ANCHOR: counted
 /// A task wrapped so that its end is counted.
 struct Counted {
     task: Box<dyn Task>,
@@ -65,6 +65,7 @@ impl Task for Counted {
         self.task.defer();
     }
 }
+// ANCHOR_END: counted
 
 impl MonitoredDispatcher {
     fn wrap(&self, task: Box<dyn Task>) -> Box<dyn Task> {
@@ -81,6 +82,7 @@ impl Dispatcher for MonitoredDispatcher {
         self.inner.add_task(self.wrap(task));
     }
 
+    // ANCHOR: monitored_try_add
     fn try_add_task(&self, task: Box<dyn Task>) -> Result<(), Box<dyn Task>> {
         // Count first: once queued, the task may run (and be counted as
         // completed) before `try_add_task` even returns. On refusal the
@@ -93,6 +95,7 @@ impl Dispatcher for MonitoredDispatcher {
         }
         result
     }
+    // ANCHOR_END: monitored_try_add
 
     fn set_thread_count(&self, count: usize) {
         self.inner.set_thread_count(count);
@@ -102,7 +105,6 @@ impl Dispatcher for MonitoredDispatcher {
         self.inner.shutdown(cancel_pending, timeout)
     }
 }
-// ANCHOR_END: monitored
 
 /// A page showing the counters.
 pub fn counters_page(counters: Arc<Counters>) -> impl Application {

@@ -58,7 +58,6 @@ fn time_waitress_pool(threads: usize, tasks: usize) -> Duration {
     took
 }
 
-// ANCHOR: book_pool
 /// The Rust Book's pool (chapter 21, final listing), minus its `println!`s.
 mod book_pool {
     use super::*;
@@ -73,6 +72,7 @@ mod book_pool {
     impl ThreadPool {
         /// `ready` lets the benchmark start the clock once every worker runs.
         pub fn new(size: usize, ready: Arc<Barrier>) -> ThreadPool {
+            // ANCHOR: book_pool_new
             let (sender, receiver) = mpsc::channel::<Job>();
             let receiver = Arc::new(Mutex::new(receiver));
             let workers = (0..size)
@@ -91,6 +91,7 @@ mod book_pool {
                     })
                 })
                 .collect();
+            // ANCHOR_END: book_pool_new
             ThreadPool {
                 workers,
                 sender: Some(sender),
@@ -111,7 +112,6 @@ mod book_pool {
         }
     }
 }
-// ANCHOR_END: book_pool
 
 /// Seconds to push `tasks` tasks through the Book's pool.
 fn time_book_pool(threads: usize, tasks: usize) -> Duration {

@@ -262,7 +262,6 @@ impl SetCookie {
         self
     }
 
-    // ANCHOR: build
     /// The `Set-Cookie` header value, or why it cannot be written. The
     /// value never holds CR, LF, any other control character, or a `;`
     /// that is not an attribute separator.
@@ -278,6 +277,7 @@ impl SetCookie {
     /// assert_eq!(SetCookie::new("a", "1").path("/; Domain=evil").build(),
     ///            Err(CookieError::InvalidAttribute { attribute: "Path" }));
     /// ```
+    // ANCHOR: build_fn
     pub fn build(&self) -> Result<String, CookieError> {
         if self.name.is_empty() || !self.name.bytes().all(is_token_byte) {
             return Err(CookieError::InvalidName);
@@ -314,7 +314,7 @@ impl SetCookie {
         }
         Ok(header)
     }
-    // ANCHOR_END: build
+    // ANCHOR_END: build_fn
 }
 
 /// RFC 6265 §4.1.1 `cookie-octet`: `%x21 / %x23-2B / %x2D-3A / %x3C-5B /

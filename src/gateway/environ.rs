@@ -161,7 +161,6 @@ impl Environ {
         }
     }
 
-    // ANCHOR: from_request
     /// Builds the environ for a request, with every key PEP 3333 and CGI
     /// define and Waitress sets.
     ///
@@ -198,6 +197,7 @@ impl Environ {
                 path_info.drain(..prefix.len());
             }
         }
+        // ANCHOR: from_request_vars
         let mut vars = BTreeMap::new();
         let mut set = |key: &'static str, value: String| {
             vars.insert(Cow::Borrowed(key), value);
@@ -230,6 +230,7 @@ impl Environ {
             // A header never overwrites a key set above.
             vars.entry(key).or_insert(value);
         }
+        // ANCHOR_END: from_request_vars
         Environ {
             vars,
             objects: HashMap::new(),
@@ -238,7 +239,6 @@ impl Environ {
             client_disconnected,
         }
     }
-    // ANCHOR_END: from_request
 
     /// The value of a string key, e.g. `PATH_INFO` or `HTTP_HOST`.
     pub fn get(&self, key: &str) -> Option<&str> {

@@ -26,7 +26,6 @@ use std::io::{self, Read};
 
 use super::Environ;
 
-// ANCHOR: decode
 /// Decodes `application/x-www-form-urlencoded` bytes (a query string or a
 /// form body) to ordered `(name, value)` pairs, by the WHATWG rules above.
 ///
@@ -44,6 +43,7 @@ use super::Environ;
 /// // Invalid UTF-8 becomes U+FFFD.
 /// assert_eq!(parse_urlencoded(b"x=%FF")[0].1, "\u{fffd}");
 /// ```
+// ANCHOR: decode_fns
 pub fn parse_urlencoded(input: &[u8]) -> Vec<(String, String)> {
     input
         .split(|&byte| byte == b'&')
@@ -84,7 +84,7 @@ fn decode_component(raw: &[u8]) -> String {
         Err(invalid) => String::from_utf8_lossy(invalid.as_bytes()).into_owned(),
     }
 }
-// ANCHOR_END: decode
+// ANCHOR_END: decode_fns
 
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {
@@ -243,7 +243,6 @@ impl From<io::Error> for FormError {
     }
 }
 
-// ANCHOR: read_form
 /// Reads a form body from `wsgi.input` and decodes it with
 /// [`parse_urlencoded`].
 ///
@@ -269,6 +268,7 @@ impl From<io::Error> for FormError {
 ///     .environ(Logger::default());
 /// assert!(matches!(read_form(&mut big, 64), Err(FormError::TooLarge { limit: 64 })));
 /// ```
+// ANCHOR: read_form_fn
 pub fn read_form(environ: &mut Environ, limit: u64) -> Result<Vec<(String, String)>, FormError> {
     let content_type = environ.get("CONTENT_TYPE").unwrap_or("");
     let media_type = content_type.split(';').next().unwrap_or("");
@@ -289,7 +289,7 @@ pub fn read_form(environ: &mut Environ, limit: u64) -> Result<Vec<(String, Strin
     }
     Ok(parse_urlencoded(&body))
 }
-// ANCHOR_END: read_form
+// ANCHOR_END: read_form_fn
 
 #[cfg(test)]
 mod tests {

@@ -80,7 +80,6 @@ const HOP_BY_HOP: [&str; 8] = [
     "upgrade",
 ];
 
-// ANCHOR: response_start
 /// The state behind `start_response`, with PEP 3333's rules. The server's
 /// `start_response` and the test client's both delegate to it, so an
 /// application that passes its tests passes the server's checks.
@@ -114,6 +113,7 @@ pub struct ResponseStart {
 }
 
 impl ResponseStart {
+    // ANCHOR: start_response_rules
     /// Applies one call of `start_response`, checking every rule.
     pub fn start_response(
         &mut self,
@@ -147,6 +147,7 @@ impl ResponseStart {
         self.content_length = content_length;
         Ok(())
     }
+    // ANCHOR_END: start_response_rules
 
     /// Whether `start_response` has been called successfully.
     pub fn is_started(&self) -> bool {
@@ -188,7 +189,6 @@ impl ResponseStart {
         Ok(())
     }
 }
-// ANCHOR_END: response_start
 
 /// `NNN reason`: three digits from 100 to 599, one space, a reason phrase of
 /// visible characters, spaces and tabs (RFC 9112 §4; it may be empty).

@@ -204,7 +204,7 @@ impl Dispatcher for ThreadedTaskDispatcher {
     }
     // ANCHOR_END: set_thread_count
 
-    // ANCHOR: shutdown
+    // ANCHOR: shutdown_wait
     fn shutdown(&self, cancel_pending: bool, timeout: Duration) -> usize {
         let to_cancel = self.shared.begin_shutdown(cancel_pending);
         self.shared.cancel_all(to_cancel);
@@ -229,6 +229,7 @@ impl Dispatcher for ThreadedTaskDispatcher {
         let still_running = inbox.threads - own.min(inbox.threads);
         let joinable = inbox.take_exited_handles();
         drop(inbox);
+        // ANCHOR_END: shutdown_wait
 
         // Whatever a drain left queued is cancelled: after shutdown returns,
         // every task was either serviced, cancelled or is in a stuck thread.
@@ -249,5 +250,4 @@ impl Dispatcher for ThreadedTaskDispatcher {
         }
         still_running
     }
-    // ANCHOR_END: shutdown
 }

@@ -89,7 +89,6 @@ pub const DEFAULT_QUEUE_WARNING_INTERVAL: Duration = Duration::from_secs(1);
 /// ```
 pub const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
 
-// ANCHOR: task
 /// A unit of work for the pool: in the server, one request to answer.
 ///
 /// A task is boxed and moved into the pool; the pool calls exactly one of
@@ -121,6 +120,7 @@ pub const DEFAULT_IDLE_SPIN: Duration = Duration::from_micros(50);
 /// pool.shutdown(true, Duration::ZERO);        // so shutdown cancels it
 /// assert_eq!(rx.recv().unwrap(), "cancelled");
 /// ```
+// ANCHOR: task_trait
 pub trait Task: Send + 'static {
     /// Runs the task. Called on a worker thread, never with the pool's lock
     /// held, so it may block, add more tasks or even panic (the pool logs the
@@ -153,9 +153,8 @@ impl<F: FnOnce() + Send + 'static> Task for F {
         (*self)()
     }
 }
-// ANCHOR_END: task
+// ANCHOR_END: task_trait
 
-// ANCHOR: dispatcher_trait
 /// What the server needs from a thread pool. [`ThreadedTaskDispatcher`] is the
 /// implementation; a custom dispatcher can wrap it (to count, trace or route
 /// tasks) and be handed to the server instead, as Waitress's `_dispatcher=`
@@ -173,6 +172,7 @@ impl<F: FnOnce() + Send + 'static> Task for F {
 /// assert_eq!(rx.recv_timeout(Duration::from_secs(5)), Ok(42));
 /// assert_eq!(pool.shutdown(true, Duration::from_secs(5)), 0);
 /// ```
+// ANCHOR: dispatcher_trait
 pub trait Dispatcher: Send + Sync + 'static {
     /// Queues a task, first in first out. Blocks while a bounded queue is full
     /// (except on the pool's own worker threads, which never block here).

@@ -86,7 +86,6 @@ pub(super) struct Hints {
     pub(super) exit_requested: CachePadded<AtomicBool>,
 }
 
-// ANCHOR: state
 /// The submitters' end of the queue, and the pool's bookkeeping.
 #[derive(Default)]
 pub(super) struct Inbox {
@@ -126,6 +125,7 @@ pub(super) struct Inbox {
     pub(super) warning_checks_skipped: u32,
 }
 
+// ANCHOR: outbox
 /// The workers' end of the queue.
 #[derive(Default)]
 pub(super) struct Outbox {
@@ -134,7 +134,7 @@ pub(super) struct Outbox {
     pub(super) completed: u64,
     pub(super) failed: u64,
 }
-// ANCHOR_END: state
+// ANCHOR_END: outbox
 
 impl Inbox {
     /// Whether a new task is refused: always after shutdown began, except

@@ -41,7 +41,7 @@ impl PoolState {
     }
     // ANCHOR_END: spin
 
-    // ANCHOR: worker_loop
+    // ANCHOR: worker_fast_path
     /// The body of every worker thread.
     fn worker_loop(&self, serial: u64, number: usize) {
         WORKER_OF_POOL.with(|pool| pool.set(self.pool_id));
@@ -70,6 +70,8 @@ impl PoolState {
                     continue;
                 }
             }
+            // ANCHOR_END: worker_fast_path
+            // ANCHOR: worker_slow_path
             // The slow path, with both locks: exit, or refill, or wait.
             let mut inbox = self.lock_inbox();
             if inbox.worker_should_exit(outbox.queue.is_empty()) {
@@ -107,6 +109,7 @@ impl PoolState {
                 just_spun = false;
                 continue;
             }
+            // ANCHOR_END: worker_slow_path
             drop(outbox);
             // Both ends are empty. Watch them for a moment before sleeping:
             // a task that arrives meanwhile costs nobody a wake-up.
@@ -121,6 +124,7 @@ impl PoolState {
                 just_spun = true;
                 continue; // look again, under the locks, before sleeping
             }
+            // ANCHOR: worker_sleep
             inbox.sleeping += 1;
             self.publish_sleepers(&inbox);
             inbox = self
@@ -131,9 +135,9 @@ impl PoolState {
             inbox.wakeups_pending = inbox.wakeups_pending.saturating_sub(1);
             self.publish_sleepers(&inbox);
             just_spun = false;
+            // ANCHOR_END: worker_sleep
         }
     }
-    // ANCHOR_END: worker_loop
 
     // ANCHOR: run_task
     /// Runs one task, catching a panic; true if it completed.

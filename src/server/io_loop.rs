@@ -156,7 +156,6 @@ impl IoLoop {
         })
     }
 
-    // ANCHOR: loop
     pub(super) fn run(&mut self) -> io::Result<()> {
         // `serve` and waitress-serve print the addresses; this is for logs.
         for (_, address) in &self.server.listeners {
@@ -164,6 +163,7 @@ impl IoLoop {
                 .logger
                 .debug("waitress", format_args!("Serving on {address}"));
         }
+        // ANCHOR: loop_turn
         loop {
             self.handle_hangups();
             if self.shutdown_requested() {
@@ -199,8 +199,8 @@ impl IoLoop {
                 self.check_head_deadlines(now);
             }
         }
+        // ANCHOR_END: loop_turn
     }
-    // ANCHOR_END: loop
 
     // ANCHOR: shutdown_requested
     /// Begins the drain when asked (by the handle or a first SIGINT or

@@ -13,7 +13,6 @@ use super::{ResponseOutput, TaskContext, TaskOutcome};
 use crate::http::error::HttpError;
 use crate::http::parser::Version;
 
-// ANCHOR: error_task
 /// Answers a request the server refused (or a failed application) with a
 /// complete `text/plain` error response, and always closes the connection:
 /// after a framing error the server cannot know where the next request starts.
@@ -29,6 +28,7 @@ impl ErrorTask {
         ErrorTask { error, version }
     }
 
+    // ANCHOR: error_task_service
     /// Writes the response.
     pub fn service(self, output: &mut dyn ResponseOutput, context: &TaskContext) -> TaskOutcome {
         let body = self.error.body(context.ident.as_deref());
@@ -55,5 +55,5 @@ impl ErrorTask {
             body_bytes: body.len() as u64,
         }
     }
+    // ANCHOR_END: error_task_service
 }
-// ANCHOR_END: error_task

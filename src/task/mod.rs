@@ -58,7 +58,7 @@ pub use error_task::ErrorTask;
 pub use writer::ResponseWriter;
 pub use wsgi_task::{PausedResponse, Progress, WsgiTask};
 
-// ANCHOR: response_output
+// ANCHOR: response_output_write
 /// Where a task writes its response: the connection's output buffer.
 ///
 /// `Vec<u8>` implements it, which is how the tests look at the exact bytes.
@@ -75,6 +75,7 @@ pub trait ResponseOutput {
         joined.extend_from_slice(second);
         self.write(&joined)
     }
+    // ANCHOR_END: response_output_write
 
     /// Queues `len` bytes of a file, which the server streams rather than
     /// loads. Returns how many bytes the file really had (at most `len`); fewer
@@ -125,7 +126,6 @@ pub trait ResponseOutput {
         false
     }
 }
-// ANCHOR_END: response_output
 
 impl ResponseOutput for Vec<u8> {
     fn write(&mut self, data: &[u8]) -> io::Result<()> {

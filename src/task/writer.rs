@@ -100,7 +100,7 @@ impl<'a> ResponseWriter<'a> {
         }
     }
 
-    // ANCHOR: build_response_header
+    // ANCHOR: framing_decision
     /// Decides the framing and whether the connection stays open, and builds
     /// the status line and headers.
     fn build_response_header(&mut self) -> Result<(Vec<u8>, Framing), AppError> {
@@ -129,6 +129,7 @@ impl<'a> ResponseWriter<'a> {
         };
         let keep_alive_possible = !matches!(framing, Framing::UntilClose);
         self.state.close = self.state.close || !keep_alive_possible || self.output.will_close();
+        // ANCHOR_END: framing_decision
 
         let mut bytes = Vec::with_capacity(256);
         let mut head = LatinWriter(&mut bytes);
@@ -175,7 +176,6 @@ impl<'a> ResponseWriter<'a> {
         head.push("\r\n");
         Ok((bytes, framing))
     }
-    // ANCHOR_END: build_response_header
 
     /// Decides the framing and builds the headers, once; they are written
     /// with the first body bytes, so a small response is one write.

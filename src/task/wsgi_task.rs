@@ -16,7 +16,6 @@ use super::{ErrorTask, ResponseOutput, ResponseWriter, TaskContext, TaskOutcome,
 use crate::gateway::{Application, BodyKind, Environ};
 use crate::http::error::HttpError;
 
-// ANCHOR: wsgi_task
 /// Runs the application for one request: builds the environ, calls the
 /// application with the server's `start_response`, streams the body.
 pub struct WsgiTask<'a> {
@@ -53,6 +52,7 @@ impl<'a> WsgiTask<'a> {
         }
     }
 
+    // ANCHOR: wsgi_task_start
     /// Calls the application and sends its body. With `may_pause`, stops
     /// between two pieces of the body when the output asks to
     /// ([`ResponseOutput::should_pause`]) and returns the rest to resume.
@@ -73,8 +73,8 @@ impl<'a> WsgiTask<'a> {
         let rest = run_application(app, &mut environ, &mut writer);
         go_on(environ, writer, rest, may_pause)
     }
+    // ANCHOR_END: wsgi_task_start
 }
-// ANCHOR_END: wsgi_task
 
 // ANCHOR: paused_response
 /// How far a [`WsgiTask`] got.
@@ -94,6 +94,7 @@ pub struct PausedResponse {
     state: ResponseState,
     rest: DropGuard<RestOfBody>,
 }
+// ANCHOR_END: paused_response
 
 impl PausedResponse {
     /// Sends more of the body to `output`, and finishes the response or
@@ -134,6 +135,7 @@ impl std::fmt::Debug for PausedResponse {
     }
 }
 
+// ANCHOR: rest_of_body
 /// What is left to send of a body.
 pub(super) enum RestOfBody {
     /// The application's iterator, not exhausted yet.
@@ -149,6 +151,7 @@ pub(super) enum RestOfBody {
     /// Everything is sent but the end (the chunked terminator).
     End,
 }
+// ANCHOR_END: rest_of_body
 
 /// Holds an application's value (its body, its environ's objects) and
 /// drops it with panics caught: its `Drop` is application code.
@@ -176,7 +179,6 @@ fn drop_caught<T>(value: T, when: &str) -> Result<(), Failure> {
 }
 
 const CLOSING_BODY: &str = "while closing its body";
-// ANCHOR_END: paused_response
 
 /// How much of a one-buffer body is sent between two looks at whether the
 /// client keeps up.
@@ -309,7 +311,7 @@ fn run_application(
 }
 // ANCHOR_END: run_application
 
-// ANCHOR: send_rest
+// ANCHOR: send_rest_chunks
 /// Sends what is left of the body and ends the response: `Ok(true)` when
 /// done, `Ok(false)` when it stopped because the output is full and
 /// `may_pause`. Every call into the application's iterator is guarded.
@@ -346,6 +348,7 @@ fn send_rest(
                     drop_caught(std::mem::replace(rest, RestOfBody::End), CLOSING_BODY)?;
                 }
             }
+            // ANCHOR_END: send_rest_chunks
             RestOfBody::Bytes { bytes, sent } => {
                 let end = bytes.len().min(*sent + BYTES_SLICE);
                 writer
@@ -363,7 +366,6 @@ fn send_rest(
         }
     }
 }
-// ANCHOR_END: send_rest
 
 /// An application's file, read by the I/O thread: a panic in its `read` is
 /// an error, and one in its `Drop` is caught, so neither can stop the loop.

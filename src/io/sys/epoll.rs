@@ -26,7 +26,6 @@ pub struct Epoll {
     events: Vec<ffi::Event>,
 }
 
-// ANCHOR: epoll
 /// `epoll(7)`'s constants, its one struct (`struct epoll_event`) and its
 /// three calls, declared as the C headers do.
 mod ffi {
@@ -40,6 +39,7 @@ mod ffi {
     /// reports the rest on the next one.
     pub const MAX_EVENTS: usize = 1024;
 
+    // ANCHOR: epoll_event
     /// `struct epoll_event`: the event bits (`EPOLLIN` … `EPOLLHUP` have the
     /// values of `POLLIN` … `POLLHUP`) and 64 bits of our own data, the key.
     /// glibc declares it packed on x86-64 only (so that 32- and 64-bit code
@@ -69,8 +69,8 @@ mod ffi {
             timeout: c_int,
         ) -> c_int;
     }
+    // ANCHOR_END: epoll_event
 }
-// ANCHOR_END: epoll
 
 impl Epoll {
     /// A new, empty epoll set (close-on-exec).

@@ -88,8 +88,8 @@ compile_error!(
      the generic Linux ABI that src/io/sys/mod.rs declares; add a block for them first."
 );
 
-// ANCHOR: platform
 /// The values C headers would give us, for the platforms we build on.
+// ANCHOR: platform_linux
 #[cfg(target_os = "linux")]
 mod platform {
     use std::ffi::{c_int, c_ulong};
@@ -120,6 +120,7 @@ mod platform {
     /// `send(2)` flag: fail with EPIPE instead of raising SIGPIPE.
     pub const MSG_NOSIGNAL: c_int = 0x4000;
 }
+// ANCHOR_END: platform_linux
 
 /// macOS, iOS and the other XNU platforms share one set of values.
 #[cfg(target_vendor = "apple")]
@@ -154,7 +155,6 @@ mod platform {
     /// only learned `MSG_NOSIGNAL` (0x80000) in recent releases.
     pub const MSG_NOSIGNAL: c_int = 0;
 }
-// ANCHOR_END: platform
 
 /// `socklen_t` is 32 bits unsigned on every platform we build on.
 type SockLen = u32;

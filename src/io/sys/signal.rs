@@ -78,7 +78,6 @@ const HANDLED: [c_int; 3] = [
 /// `signal(2)`'s error return, `(sighandler_t) -1`.
 const SIG_ERR: usize = usize::MAX;
 
-// ANCHOR: handler
 /// The descriptor the handler writes to (-1: none). The handler may only
 /// touch lock-free atomics: it can interrupt any code, even code holding a
 /// lock or in the middle of `malloc`.
@@ -93,6 +92,7 @@ static PENDING_HANGUPS: AtomicUsize = AtomicUsize::new(0);
 /// under one of them.
 static HANDLERS_RUNNING: AtomicUsize = AtomicUsize::new(0);
 
+// ANCHOR: handler_start
 /// Runs when SIGINT, SIGTERM or SIGHUP arrives, on whatever thread the
 /// kernel chose.
 /// It calls only `send(2)`, which POSIX lists as async-signal-safe, and
@@ -105,6 +105,7 @@ extern "C" fn on_shutdown_signal(signal: c_int) {
     // SAFETY: the pointer is valid, aligned, and only this thread uses it.
     let saved_errno = unsafe { errno.read() };
     HANDLERS_RUNNING.fetch_add(1, Ordering::SeqCst);
+    // ANCHOR_END: handler_start
     if signal == SIGHUP {
         // Counted apart: a SIGHUP asks for no shutdown. `fetch_add` is
         // lock-free, so it may run in a handler.
@@ -126,6 +127,7 @@ extern "C" fn on_shutdown_signal(signal: c_int) {
             }
         }
     }
+    // ANCHOR: handler_wake
     let fd = WAKE_FD.load(Ordering::SeqCst);
     if fd >= 0 {
         let byte = 1u8;
@@ -140,7 +142,7 @@ extern "C" fn on_shutdown_signal(signal: c_int) {
     // SAFETY: as above; restores the value the interrupted code had.
     unsafe { errno.write(saved_errno) };
 }
-// ANCHOR_END: handler
+// ANCHOR_END: handler_wake
 
 /// What `install_shutdown_signals` changed, so that uninstalling can put it
 /// back: the descriptor the handler writes to and the previous handlers.

@@ -105,7 +105,7 @@ fn stream_socket(domain: c_int) -> io::Result<OwnedFd> {
     Ok(socket)
 }
 
-// ANCHOR: sockaddr
+// ANCHOR: sockaddr_in
 /// C's `struct sockaddr_in`. The BSDs (macOS too) start it with a length
 /// byte and a one-byte family; Linux has a two-byte family. Port and address
 /// are in network byte order (big-endian).
@@ -121,6 +121,7 @@ struct SockaddrIn {
     sin_addr: u32,
     sin_zero: [u8; 8],
 }
+// ANCHOR_END: sockaddr_in
 
 /// C's `struct sockaddr_in6`, laid out the same way.
 #[repr(C)]
@@ -137,6 +138,7 @@ struct SockaddrIn6 {
     sin6_scope_id: u32,
 }
 
+// ANCHOR: sockaddr_in_fn
 fn sockaddr_in(address: SocketAddrV4) -> SockaddrIn {
     SockaddrIn {
         #[cfg(target_vendor = "apple")]
@@ -148,6 +150,7 @@ fn sockaddr_in(address: SocketAddrV4) -> SockaddrIn {
         sin_zero: [0; 8],
     }
 }
+// ANCHOR_END: sockaddr_in_fn
 
 fn sockaddr_in6(address: SocketAddrV6) -> SockaddrIn6 {
     SockaddrIn6 {
@@ -161,7 +164,6 @@ fn sockaddr_in6(address: SocketAddrV6) -> SockaddrIn6 {
         sin6_scope_id: address.scope_id(),
     }
 }
-// ANCHOR_END: sockaddr
 
 /// Binds a TCP listener the way a server needs it, which std's
 /// [`TcpListener::bind`] cannot do: for an IPv6 address, `IPV6_V6ONLY` is
@@ -184,6 +186,7 @@ fn sockaddr_in6(address: SocketAddrV6) -> SockaddrIn6 {
 /// `Unsupported` error; a kernel that refuses the option (Linux before
 /// 3.9) gives its own error, prefixed with what was being done.
 // ANCHOR: bind
+// ANCHOR: bind_options
 pub fn bind_tcp_listener(
     address: SocketAddr,
     backlog: u32,
@@ -210,6 +213,7 @@ pub fn bind_tcp_listener(
             c_int::from(v6only),
         )?;
     }
+    // ANCHOR_END: bind_options
     let fd = socket.as_raw_fd();
     let result = match address {
         SocketAddr::V4(address) => {
