@@ -4,15 +4,15 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::{TcpListener, TcpStream};
+use std::net::TcpListener;
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, mpsc};
 use std::thread;
 
 use crate::app::{error_response, serialize};
-use crate::body::BodyDecoder;
-use crate::parser::{HttpError, Request, Status};
+use crate::connection::{Connection, State};
+use crate::parser::Request;
 use crate::poll::{self, POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd};
 use crate::queue::Queue;
 
@@ -32,115 +32,12 @@ pub struct Reply {
 }
 
 /// A complete request on its way to a worker; `id` names its connection.
-struct Job {
-    id: usize,
-    request: Request,
-    body: Vec<u8>,
+pub struct Job {
+    pub id: usize,
+    pub request: Request,
+    pub body: Vec<u8>,
 }
 // ANCHOR_END: handler
-
-// ANCHOR: connection
-/// Where a connection is in its current request.
-enum State {
-    /// Reading a head: `parse_head` says `Partial` until it is all there.
-    Head,
-    /// Reading the body of a parsed head.
-    Body(Request, BodyDecoder, Vec<u8>),
-    /// The request is with a worker (or waiting for one): read no further,
-    /// so pipelined requests are answered one at a time, in order.
-    Busy,
-}
-
-/// What the loop knows of one client: a buffer, not a thread.
-struct Connection {
-    stream: TcpStream,
-    input: Vec<u8>,
-    state: State,
-    output: Vec<u8>,
-    written: usize,
-    close_when_written: bool,
-    peer_closed: bool,
-}
-// ANCHOR_END: connection
-
-impl Connection {
-    // ANCHOR: interest
-    /// The events to wait for: write while a response is pending, else
-    /// read while a request is being read, else nothing (a worker has it).
-    fn interest(&self) -> i16 {
-        if self.written < self.output.len() {
-            POLLOUT
-        } else if matches!(self.state, State::Busy) || self.peer_closed {
-            0
-        } else {
-            POLLIN
-        }
-    }
-    // ANCHOR_END: interest
-
-    // ANCHOR: advance
-    /// Parses what has arrived as far as it goes; returns a complete request.
-    fn advance(&mut self, id: usize) -> Result<Option<Job>, HttpError> {
-        loop {
-            match &mut self.state {
-                State::Busy => return Ok(None),
-                State::Head => match crate::parser::parse_head(&self.input)? {
-                    Status::Partial => return Ok(None), // called again on more bytes
-                    Status::Complete((request, length)) => {
-                        self.input.drain(..length);
-                        let decoder = BodyDecoder::new(crate::body::framing(&request)?);
-                        self.state = State::Body(request, decoder, Vec::new());
-                    }
-                },
-                State::Body(_, decoder, body) => {
-                    let decoded = decoder.decode(&self.input, body)?;
-                    self.input.drain(..decoded.consumed);
-                    if !decoded.done {
-                        return Ok(None);
-                    }
-                    let State::Body(request, _, body) =
-                        std::mem::replace(&mut self.state, State::Busy)
-                    else {
-                        unreachable!()
-                    };
-                    return Ok(Some(Job { id, request, body }));
-                }
-            }
-        }
-    }
-    // ANCHOR_END: advance
-
-    /// Reads once (the loop comes back if there is more); false on a
-    /// broken connection.
-    fn read(&mut self) -> bool {
-        let mut chunk = [0; 16 * 1024];
-        match self.stream.read(&mut chunk) {
-            Ok(0) => self.peer_closed = true,
-            Ok(n) => self.input.extend_from_slice(&chunk[..n]),
-            Err(e) if matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::Interrupted) => {}
-            Err(_) => return false,
-        }
-        true
-    }
-
-    // ANCHOR: write
-    /// Writes as much of the pending response as the socket takes now;
-    /// false on a broken connection.
-    fn write(&mut self) -> bool {
-        while self.written < self.output.len() {
-            match self.stream.write(&self.output[self.written..]) {
-                Ok(n) => self.written += n, // maybe fewer bytes than offered
-                Err(e) if e.kind() == ErrorKind::WouldBlock => return true, // POLLOUT later
-                Err(e) if e.kind() == ErrorKind::Interrupted => {}
-                Err(_) => return false,
-            }
-        }
-        self.output.clear();
-        self.written = 0;
-        true
-    }
-    // ANCHOR_END: write
-}
 
 /// The loop's state: the connections, and the requests for the workers.
 struct IoLoop {
@@ -148,6 +45,7 @@ struct IoLoop {
     next_id: usize,
     queue: Arc<Queue<Job>>,
     waiting: VecDeque<Job>,
+    /// Jobs pushed and not yet answered; at most `room` (see `dispatch`).
     in_flight: usize,
     room: usize,
 }
@@ -157,51 +55,24 @@ struct IoLoop {
 /// workers run `handler`.
 pub fn serve(listener: TcpListener, handler: Handler, threads: usize) -> io::Result<()> {
     listener.set_nonblocking(true)?;
-    // The self-pipe: a worker writes a byte to `waker` after sending a
-    // reply, so the loop's `poll`, which watches `wakeup`, returns.
-    let (wakeup, waker) = UnixStream::pair()?;
-    wakeup.set_nonblocking(true)?;
-    waker.set_nonblocking(true)?;
-    let (replies, finished) = mpsc::channel();
-    let queue = Arc::new(Queue::new(QUEUE_CAPACITY));
-    for _ in 0..threads {
-        let (queue, replies, waker) = (Arc::clone(&queue), replies.clone(), waker.try_clone()?);
-        thread::spawn(move || worker(&queue, handler, &replies, &waker));
-    }
-    let room = threads + QUEUE_CAPACITY;
-    let mut io = IoLoop {
-        connections: HashMap::new(),
-        next_id: 0,
-        queue,
-        waiting: VecDeque::new(),
-        in_flight: 0,
-        room,
-    };
+    let (wakeup, finished, mut io) = start_workers(handler, threads)?;
     let (mut fds, mut ids) = (Vec::new(), Vec::new());
     loop {
+        // The set is rebuilt on each turn: simple, and O(connections).
         fds.clear();
         ids.clear();
         let accepting = io.connections.len() < MAX_CONNECTIONS;
-        fds.push(PollFd {
-            fd: listener.as_raw_fd(),
-            events: if accepting { POLLIN } else { 0 },
-            revents: 0,
-        });
-        fds.push(PollFd {
-            fd: wakeup.as_raw_fd(),
-            events: POLLIN,
-            revents: 0,
-        });
+        let listening = if accepting { POLLIN } else { 0 };
+        fds.push(PollFd::new(listener.as_raw_fd(), listening));
+        fds.push(PollFd::new(wakeup.as_raw_fd(), POLLIN));
         for (&id, connection) in &io.connections {
-            let fd = connection.stream.as_raw_fd();
-            fds.push(PollFd {
-                fd,
-                events: connection.interest(),
-                revents: 0,
-            });
+            fds.push(PollFd::new(
+                connection.stream.as_raw_fd(),
+                connection.interest(),
+            ));
             ids.push(id);
         }
-        poll::wait(&mut fds, None)?;
+        poll::wait(&mut fds, None)?; // the only place this thread waits
         if fds[0].revents != 0 {
             io.accept(&listener);
         }
@@ -219,26 +90,44 @@ pub fn serve(listener: TcpListener, handler: Handler, threads: usize) -> io::Res
 }
 // ANCHOR_END: serve
 
-// ANCHOR: worker
-/// A worker runs the handler and hands the bytes back: it never touches a
-/// socket, so only the loop reads, writes and closes them.
-fn worker(
-    queue: &Queue<Job>,
-    handler: Handler,
-    replies: &mpsc::Sender<(usize, Reply)>,
-    mut waker: &UnixStream,
-) {
-    loop {
-        let job = queue.pop();
-        let reply = handler(job.request, job.body);
-        if replies.send((job.id, reply)).is_err() {
-            return; // the loop is gone
-        }
-        // If the pipe is full, the loop has bytes to read already: it wakes.
-        let _ = waker.write(&[1]);
+// ANCHOR: start_workers
+/// Starts the pool. A worker sends each reply on a channel, then writes a
+/// byte to the self-pipe, whose other end (returned) the loop polls.
+fn start_workers(handler: Handler, threads: usize) -> io::Result<Wiring> {
+    let (wakeup, waker) = UnixStream::pair()?;
+    wakeup.set_nonblocking(true)?;
+    waker.set_nonblocking(true)?; // a full pipe must not stop a worker
+    let (replies, finished) = mpsc::channel();
+    let queue = Arc::new(Queue::new(QUEUE_CAPACITY));
+    for _ in 0..threads {
+        let (queue, replies) = (Arc::clone(&queue), replies.clone());
+        let mut waker = waker.try_clone()?;
+        thread::spawn(move || {
+            loop {
+                let job: Job = queue.pop();
+                let reply = handler(job.request, job.body); // never a socket
+                if replies.send((job.id, reply)).is_err() {
+                    return; // the loop is gone
+                }
+                let _ = waker.write(&[1]); // if the pipe is full, it wakes anyway
+            }
+        });
     }
+    let (connections, waiting) = (HashMap::new(), VecDeque::new());
+    let room = threads + QUEUE_CAPACITY;
+    let io = IoLoop {
+        connections,
+        next_id: 0,
+        queue,
+        waiting,
+        in_flight: 0,
+        room,
+    };
+    Ok((wakeup, finished, io))
 }
-// ANCHOR_END: worker
+// ANCHOR_END: start_workers
+
+type Wiring = (UnixStream, mpsc::Receiver<(usize, Reply)>, IoLoop);
 
 impl IoLoop {
     /// Accepts every connection waiting in the backlog (up to the limit).
@@ -246,15 +135,7 @@ impl IoLoop {
         while self.connections.len() < MAX_CONNECTIONS {
             match listener.accept() {
                 Ok((stream, _)) if stream.set_nonblocking(true).is_ok() => {
-                    let connection = Connection {
-                        stream,
-                        input: Vec::new(),
-                        state: State::Head,
-                        output: Vec::new(),
-                        written: 0,
-                        close_when_written: false,
-                        peer_closed: false,
-                    };
+                    let connection = Connection::new(stream);
                     self.connections.insert(self.next_id, connection);
                     self.next_id += 1;
                 }
@@ -267,7 +148,7 @@ impl IoLoop {
 
     // ANCHOR: ready
     /// Acts on what `poll` reported for one connection, then closes it if
-    /// it is finished. Only here (and in `deliver`) are sockets closed.
+    /// it is finished. Only the loop closes sockets: here and in `deliver`.
     fn ready(&mut self, id: usize, revents: i16) {
         let Some(connection) = self.connections.get_mut(&id) else {
             return;
@@ -279,21 +160,18 @@ impl IoLoop {
         if alive && revents & POLLOUT != 0 {
             alive = connection.write();
         }
-        if alive {
-            alive = self.progress(id);
-        }
-        if !alive {
+        if !(alive && self.progress(id)) {
             self.connections.remove(&id); // dropping the stream closes it
         }
     }
     // ANCHOR_END: ready
 
-    /// A worker's reply: queue its bytes and try to write them now.
+    /// A worker's reply: its bytes are written now, or on POLLOUT later.
     fn deliver(&mut self, id: usize, reply: Reply) {
         self.in_flight -= 1;
         let Some(connection) = self.connections.get_mut(&id) else {
             return;
-        }; // gone meanwhile
+        }; // closed meanwhile
         connection.output = reply.bytes;
         connection.close_when_written = !reply.keep_alive;
         connection.state = State::Head;
@@ -303,12 +181,12 @@ impl IoLoop {
     }
 
     // ANCHOR: progress
-    /// Parses further once the previous response is written; queues a
+    /// Once the previous response is written, parses further and queues a
     /// complete request, or an error response. False: close it now.
     fn progress(&mut self, id: usize) -> bool {
         let connection = self.connections.get_mut(&id).unwrap();
         if connection.written < connection.output.len() {
-            return true; // still writing: read and parse nothing more yet
+            return true; // still writing: parse nothing more yet
         }
         if connection.close_when_written {
             return false; // `Connection: close`, or an error, sent in full
@@ -316,24 +194,22 @@ impl IoLoop {
         match connection.advance(id) {
             Ok(Some(job)) => self.waiting.push_back(job),
             // The client sent all it will send, and no request is in service.
-            Ok(None) if connection.peer_closed && !matches!(connection.state, State::Busy) => {
-                return false;
-            }
-            Ok(None) => {}
+            Ok(None) => return !connection.peer_closed || matches!(connection.state, State::Busy),
             Err(error) => {
-                // Errors are answered by the server, not the handler, then closed.
+                // The server answers errors itself, then closes.
                 connection.output = serialize(&error_response(&error), false, false);
                 connection.close_when_written = true;
                 connection.state = State::Busy;
-                return connection.write() && connection.written < connection.output.len();
+                return connection.write() && !connection.output.is_empty();
             }
         }
         true
     }
     // ANCHOR_END: progress
 
-    /// Hands waiting requests to the pool while it has room: the loop is
-    /// the only producer, so counting replies tells it `push` won't block.
+    // ANCHOR: dispatch
+    /// Hands waiting requests to the pool while it has room. The loop is the
+    /// only producer and counts replies, so it knows `push` will not block.
     fn dispatch(&mut self) {
         while self.in_flight < self.room {
             let Some(job) = self.waiting.pop_front() else {
@@ -343,4 +219,5 @@ impl IoLoop {
             self.in_flight += 1;
         }
     }
+    // ANCHOR_END: dispatch
 }

@@ -17,6 +17,7 @@ mod app;
 #[path = "../stage4/body.rs"]
 #[allow(dead_code)]
 mod body;
+mod connection;
 mod io_loop;
 #[path = "../stage3/parser.rs"]
 #[allow(dead_code)] // stage 5 uses the parser's API, not all of its helpers

@@ -27,6 +27,17 @@ pub struct PollFd {
     pub revents: i16,
 }
 
+impl PollFd {
+    /// An entry that waits for `events` on `fd`.
+    pub fn new(fd: RawFd, events: i16) -> PollFd {
+        PollFd {
+            fd,
+            events,
+            revents: 0,
+        }
+    }
+}
+
 // `nfds_t` is `unsigned long` on Linux and `unsigned int` on macOS.
 #[cfg(target_os = "linux")]
 type NfdsT = std::ffi::c_ulong;

@@ -17,6 +17,8 @@ mod application;
 #[path = "../stage4/body.rs"]
 #[allow(dead_code)]
 mod body;
+#[path = "../stage5/connection.rs"]
+mod connection;
 mod gateway;
 #[path = "../stage5/io_loop.rs"]
 mod io_loop;
