@@ -7,6 +7,7 @@
 mod support;
 
 mod stages_1_2;
+mod stages_5_6;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -26,7 +27,15 @@ const PROBE: Duration = Duration::from_millis(300);
 /// as this test), after building both stages once.
 fn examples_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| support::build_examples(&["course_stage1", "course_stage2", "course_check"]))
+    DIR.get_or_init(|| {
+        support::build_examples(&[
+            "course_stage1",
+            "course_stage2",
+            "course_stage5",
+            "course_stage6",
+            "course_check",
+        ])
+    })
 }
 
 /// A running stage program, killed when dropped.

@@ -30,6 +30,8 @@ pub struct Connection {
     pub written: usize,
     pub close_when_written: bool,
     pub peer_closed: bool,
+    /// Our side is shut: drop what still comes until the client closes.
+    pub lingering: bool,
 }
 // ANCHOR_END: connection
 
@@ -37,6 +39,7 @@ impl Connection {
     pub fn new(stream: TcpStream) -> Connection {
         let (input, output, state) = (Vec::new(), Vec::new(), State::Head);
         let (written, close_when_written, peer_closed) = (0, false, false);
+        let lingering = false;
         Connection {
             stream,
             input,
@@ -45,6 +48,7 @@ impl Connection {
             written,
             close_when_written,
             peer_closed,
+            lingering,
         }
     }
 
@@ -52,7 +56,9 @@ impl Connection {
     /// The events to wait for: write while a response is pending, else
     /// read while a request is being read, else nothing (a worker has it).
     pub fn interest(&self) -> i16 {
-        if self.written < self.output.len() {
+        if self.lingering {
+            POLLIN
+        } else if self.written < self.output.len() {
             POLLOUT
         } else if matches!(self.state, State::Busy) || self.peer_closed {
             0

@@ -4,7 +4,7 @@
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
-use std::net::TcpListener;
+use std::net::{Shutdown, TcpListener};
 use std::os::fd::AsRawFd;
 use std::os::unix::net::UnixStream;
 use std::sync::{Arc, mpsc};
@@ -148,7 +148,7 @@ impl IoLoop {
 
     // ANCHOR: ready
     /// Acts on what `poll` reported for one connection, then closes it if
-    /// it is finished. Only the loop closes sockets: here and in `deliver`.
+    /// it is finished. Only the loop closes sockets, in `close`.
     fn ready(&mut self, id: usize, revents: i16) {
         let Some(connection) = self.connections.get_mut(&id) else {
             return;
@@ -161,7 +161,7 @@ impl IoLoop {
             alive = connection.write();
         }
         if !(alive && self.progress(id)) {
-            self.connections.remove(&id); // dropping the stream closes it
+            self.close(id);
         }
     }
     // ANCHOR_END: ready
@@ -176,7 +176,7 @@ impl IoLoop {
         connection.close_when_written = !reply.keep_alive;
         connection.state = State::Head;
         if !(connection.write() && self.progress(id)) {
-            self.connections.remove(&id);
+            self.close(id);
         }
     }
 
@@ -185,6 +185,10 @@ impl IoLoop {
     /// complete request, or an error response. False: close it now.
     fn progress(&mut self, id: usize) -> bool {
         let connection = self.connections.get_mut(&id).unwrap();
+        if connection.lingering {
+            connection.input.clear(); // read to be dropped
+            return !connection.peer_closed;
+        }
         if connection.written < connection.output.len() {
             return true; // still writing: parse nothing more yet
         }
@@ -206,6 +210,23 @@ impl IoLoop {
         true
     }
     // ANCHOR_END: progress
+
+    // ANCHOR: close
+    /// Closes in two steps, as stage 3 does (RFC 9112 §9.6): shut our side,
+    /// drop what the client still sends until it closes, then close. Closing
+    /// with unread input would send a reset that can destroy our response.
+    fn close(&mut self, id: usize) {
+        let Some(connection) = self.connections.get_mut(&id) else {
+            return;
+        };
+        let shut = connection.stream.shutdown(Shutdown::Write);
+        if connection.lingering || connection.peer_closed || shut.is_err() {
+            self.connections.remove(&id); // dropping the stream closes it
+        } else {
+            connection.lingering = true;
+        }
+    }
+    // ANCHOR_END: close
 
     // ANCHOR: dispatch
     /// Hands waiting requests to the pool while it has room. The loop is the

@@ -17,6 +17,8 @@ mod app;
 #[path = "../stage4/body.rs"]
 #[allow(dead_code)]
 mod body;
+#[path = "../stage4/chunked.rs"]
+mod chunked;
 mod connection;
 mod io_loop;
 #[path = "../stage3/parser.rs"]

@@ -17,6 +17,8 @@ mod application;
 #[path = "../stage4/body.rs"]
 #[allow(dead_code)]
 mod body;
+#[path = "../stage4/chunked.rs"]
+mod chunked;
 #[path = "../stage5/connection.rs"]
 mod connection;
 mod gateway;
