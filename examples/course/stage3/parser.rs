@@ -70,7 +70,7 @@ impl Request {
 }
 // ANCHOR_END: request
 
-// ANCHOR: parse_head
+// ANCHOR: head_lines
 /// Parses the head at the start of `buf` (a request line, header lines and
 /// an empty line, each ending in CRLF).
 pub fn parse_head(buf: &[u8]) -> Result<Status<(Request, usize)>, HttpError> {
@@ -97,6 +97,8 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<(Request, usize)>, HttpError> {
             (false, _) => lines.push(line),
         }
     }
+    // ANCHOR_END: head_lines
+    // ANCHOR: head_request
     let (method, target, minor_version) = request_line(lines[0])?;
     let headers = lines[1..].iter().map(|line| parse_field(line));
     let headers = headers.collect::<Result<Vec<_>, _>>()?;
@@ -112,7 +114,7 @@ pub fn parse_head(buf: &[u8]) -> Result<Status<(Request, usize)>, HttpError> {
     }
     Ok(Status::Complete((request, start)))
 }
-// ANCHOR_END: parse_head
+// ANCHOR_END: head_request
 
 /// RFC 9110 §5.6.2: a token is one or more of these characters.
 pub fn is_token(text: &[u8]) -> bool {

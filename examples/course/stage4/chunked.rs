@@ -44,7 +44,7 @@ impl ChunkedDecoder {
         }
     }
 
-    // ANCHOR: decode
+    // ANCHOR: decode_size
     /// Appends to `body` the data `input` holds; stops at the end of the
     /// body (the next request's bytes are not consumed) or of the input.
     pub fn decode(&mut self, input: &[u8], body: &mut Vec<u8>) -> Result<Decoded, HttpError> {
@@ -68,6 +68,8 @@ impl ChunkedDecoder {
                         State::Data(size)
                     };
                 }
+                // ANCHOR_END: decode_size
+                // ANCHOR: decode_data
                 State::Data(left) => {
                     let take = rest.len().min(usize::try_from(left).unwrap_or(usize::MAX));
                     if take == 0 {
@@ -88,6 +90,8 @@ impl ChunkedDecoder {
                     self.state = State::Size;
                 }
                 State::DataEnd => return Err(BAD_REQUEST), // more data than the size said
+                // ANCHOR_END: decode_data
+                // ANCHOR: decode_trailers
                 State::Trailers(seen) => {
                     let Some(line) = line(rest, MAX_HEAD - seen, HEAD_TOO_LARGE)? else {
                         break;
@@ -113,7 +117,7 @@ impl ChunkedDecoder {
             done: false,
         })
     }
-    // ANCHOR_END: decode
+    // ANCHOR_END: decode_trailers
 }
 
 /// The CRLF-terminated line at the start of `input`, without its CRLF;
