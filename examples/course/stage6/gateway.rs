@@ -21,16 +21,19 @@ pub struct Environ {
 #[derive(Default)]
 pub struct StartResponse {
     status: Option<String>,
-    headers: Vec<(String, String)>,
+    headers: Headers,
 }
 
 impl StartResponse {
     /// `start_response(status, headers)`: `status` is like `"200 OK"`.
-    pub fn call(&mut self, status: &str, headers: Vec<(String, String)>) {
+    pub fn call(&mut self, status: &str, headers: Headers) {
         self.status = Some(status.to_string());
         self.headers = headers;
     }
 }
+
+/// Header fields, `(name, value)`, in order.
+pub type Headers = Vec<(String, String)>;
 
 /// The body: byte chunks, produced one at a time.
 pub type Body = Box<dyn Iterator<Item = Vec<u8>>>;
@@ -115,33 +118,20 @@ pub fn run(app: App, request: Request, body: Vec<u8>) -> Reply {
 // ANCHOR: frame
 /// The response's bytes: Content-Length if the app gave one; otherwise
 /// chunked for HTTP/1.1, or the end of the body marked by closing (1.0).
-fn frame(
-    request: &Request,
-    status: &str,
-    mut headers: Vec<(String, String)>,
-    chunks: Vec<Vec<u8>>,
-) -> Reply {
-    let head_only = request.method == "HEAD";
+fn frame(request: &Request, status: &str, mut headers: Headers, chunks: Vec<Vec<u8>>) -> Reply {
     let has_length = headers
         .iter()
         .any(|(name, _)| name.eq_ignore_ascii_case("content-length"));
     let mut keep_alive = request.keep_alive();
-    let mut body = Vec::new();
-    if has_length {
-        body = chunks.concat();
+    let body = if has_length {
+        chunks.concat()
     } else if request.minor_version >= 1 {
         headers.push(("Transfer-Encoding".into(), "chunked".into()));
-        // An empty chunk would end the body early: skip empty ones.
-        for chunk in chunks.iter().filter(|chunk| !chunk.is_empty()) {
-            body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
-            body.extend_from_slice(chunk);
-            body.extend_from_slice(b"\r\n");
-        }
-        body.extend_from_slice(b"0\r\n\r\n");
+        chunked(&chunks)
     } else {
-        keep_alive = false; // HTTP/1.0 knows no chunks: close to end the body
-        body = chunks.concat();
-    }
+        keep_alive = false; // HTTP/1.0 knows no chunks: closing ends the body
+        chunks.concat()
+    };
     if !keep_alive {
         headers.push(("Connection".into(), "close".into()));
     }
@@ -150,9 +140,25 @@ fn frame(
         bytes.extend_from_slice(format!("{name}: {value}\r\n").as_bytes());
     }
     bytes.extend_from_slice(b"\r\n");
-    if !head_only {
-        bytes.extend_from_slice(&body);
+    if request.method != "HEAD" {
+        bytes.extend_from_slice(&body); // HEAD: the headers of a GET, no body
     }
     Reply { bytes, keep_alive }
 }
 // ANCHOR_END: frame
+
+// ANCHOR: chunked
+/// The chunked encoding of `chunks`: each as its size in hex, CRLF, the
+/// bytes, CRLF; then a chunk of size 0 to end the body.
+fn chunked(chunks: &[Vec<u8>]) -> Vec<u8> {
+    let mut body = Vec::new();
+    // An empty chunk would end the body early: skip empty ones.
+    for chunk in chunks.iter().filter(|chunk| !chunk.is_empty()) {
+        body.extend_from_slice(format!("{:x}\r\n", chunk.len()).as_bytes());
+        body.extend_from_slice(chunk);
+        body.extend_from_slice(b"\r\n");
+    }
+    body.extend_from_slice(b"0\r\n\r\n");
+    body
+}
+// ANCHOR_END: chunked
