@@ -1,6 +1,6 @@
 //! Stages 5 and 6 (book chapters 5 and 6): one poll(2) loop, then a gateway.
 
-use std::io::{BufRead, BufReader, Read, Write};
+use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::time::{Duration, Instant};
 
@@ -293,6 +293,61 @@ fn stage6_gives_the_application_the_request_body() {
     let response = stage.send(chunked);
     assert_eq!(response.body, b"abc");
 }
+
+/// Whether the server closes `stream` (end of file or reset) within `limit`.
+fn closed_within(stream: &mut TcpStream, limit: Duration) -> bool {
+    stream.set_read_timeout(Some(limit)).unwrap();
+    match stream.read(&mut [0; 1]) {
+        Ok(n) => n == 0,
+        Err(e) => !matches!(e.kind(), ErrorKind::WouldBlock | ErrorKind::TimedOut),
+    }
+}
+
+/// Whether a new client's `GET /` is answered within `PROBE`.
+fn probe_answered(stage: &Stage) -> bool {
+    let mut probe = stage.connect();
+    probe.write_all(HELLO_CLOSE.as_bytes()).unwrap();
+    probe.set_read_timeout(Some(PROBE)).unwrap();
+    probe.read(&mut [0; 1]).is_ok_and(|n| n > 0)
+}
+
+// ANCHOR: exercise_idle
+#[test]
+#[ignore = "exercise: chapter 5"]
+fn ch5_1_idle_connections_are_closed() {
+    let stage = Stage::start(5, &["--idle-timeout", "1"]);
+    let mut silent = stage.connect(); // never sends a byte
+    let mut kept = open(&stage); // idle after one request
+    send(&mut kept, HELLO);
+    assert_hello(&read_one(&mut kept));
+    // A client that keeps talking keeps its connection.
+    let mut busy = open(&stage);
+    for _ in 0..6 {
+        std::thread::sleep(Duration::from_millis(300));
+        send(&mut busy, HELLO);
+        assert_hello(&read_one(&mut busy));
+    }
+    assert!(closed_within(&mut silent, Duration::from_secs(2)));
+    assert!(closed_within(kept.get_mut(), Duration::from_secs(2)));
+    assert!(!closed_within(busy.get_mut(), Duration::from_millis(100)));
+}
+// ANCHOR_END: exercise_idle
+
+// ANCHOR: exercise_max
+#[test]
+#[ignore = "exercise: chapter 5"]
+fn ch5_2_max_connections_flag_limits_the_connections() {
+    let stage = Stage::start(5, &["--max-connections", "2"]);
+    let first = stage.connect();
+    let second = stage.connect();
+    std::thread::sleep(Duration::from_millis(50)); // let the loop accept them
+    assert!(!probe_answered(&stage), "a third connection must wait");
+    drop(first);
+    std::thread::sleep(Duration::from_millis(50));
+    assert!(probe_answered(&stage), "one closed: the next is accepted");
+    drop(second);
+}
+// ANCHOR_END: exercise_max
 
 #[test]
 fn the_stage_checker_passes_stage_5() {
