@@ -349,6 +349,53 @@ fn ch5_2_max_connections_flag_limits_the_connections() {
 }
 // ANCHOR_END: exercise_max
 
+// ANCHOR: exercise_decode
+#[test]
+#[ignore = "exercise: chapter 6"]
+fn ch6_1_hello_decodes_the_name() {
+    let stage = Stage::start(6, &[]);
+    let get = |target: &str| {
+        stage.send(&format!(
+            "GET {target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+        ))
+    };
+    assert_eq!(
+        get("/hello?name=Ada%20Lovelace").body,
+        b"Hello, Ada Lovelace!"
+    );
+    assert_eq!(
+        get("/hello?name=Ada+Lovelace").body,
+        b"Hello, Ada Lovelace!"
+    );
+    assert_eq!(
+        get("/hello?lang=en&name=%C3%89mile").body,
+        "Hello, Émile!".as_bytes()
+    );
+    assert_eq!(get("/hello?name=100%25").body, b"Hello, 100%!");
+    // A bad escape is kept as it is, not an error.
+    assert_eq!(get("/hello?name=%zz").body, b"Hello, %zz!");
+}
+// ANCHOR_END: exercise_decode
+
+// ANCHOR: exercise_length
+#[test]
+#[ignore = "exercise: chapter 6"]
+fn ch6_2_a_wrong_content_length_is_a_500() {
+    let stage = Stage::start(6, &[]);
+    let mut connection = open(&stage);
+    // The application says 5 bytes and gives 13: had they been sent, the
+    // client would take `world!` for the start of the next response.
+    send(
+        &mut connection,
+        "GET /wrong-length HTTP/1.1\r\nHost: x\r\n\r\n",
+    );
+    let response = read_one(&mut connection);
+    assert_eq!(response.status_line, "HTTP/1.1 500 Internal Server Error");
+    send(&mut connection, HELLO_CLOSE);
+    assert_hello(&read_one(&mut connection));
+}
+// ANCHOR_END: exercise_length
+
 #[test]
 fn the_stage_checker_passes_stage_5() {
     assert_checker_passes(5);
