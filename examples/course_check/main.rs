@@ -20,6 +20,7 @@
 mod client;
 mod stages;
 mod stages_3_4;
+mod stages_5_6;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;

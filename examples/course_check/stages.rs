@@ -7,9 +7,11 @@ use std::time::Duration;
 
 use crate::client::{Response, connect, exchange, quote};
 use crate::stages_3_4::{stage3, stage4};
+use crate::stages_5_6::{stage5, stage6};
 
 /// The stage functions, in order: `STAGES[0]` is stage 1.
-pub const STAGES: &[fn(SocketAddr) -> Vec<Check>] = &[stage1, stage2, stage3, stage4];
+pub const STAGES: &[fn(SocketAddr) -> Vec<Check>] =
+    &[stage1, stage2, stage3, stage4, stage5, stage6];
 
 /// How long a stage 1 exchange may take before it counts as unanswered.
 const ANSWER: Duration = Duration::from_secs(3);

@@ -8,6 +8,7 @@ mod support;
 
 mod stages_1_2;
 mod stages_3_4;
+mod stages_5_6;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -33,6 +34,8 @@ fn examples_dir() -> &'static PathBuf {
             "course_stage2",
             "course_stage3",
             "course_stage4",
+            "course_stage5",
+            "course_stage6",
             "course_check",
         ])
     })
