@@ -21,6 +21,7 @@ mod support;
 
 mod ch01_04;
 mod ch05_08;
+mod ch07_journey;
 mod ch09_12;
 
 use std::fs;
