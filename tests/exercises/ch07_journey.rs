@@ -14,11 +14,12 @@ use super::{duration_after, hello};
 // Exercise 7.1: `waitress.queue_wait`
 // ---------------------------------------------------------------------------
 
-/// Answers `queue_wait: <Debug of the Duration>`, or `queue_wait: none`.
+/// Answers `{ queue_wait: 52.1µs }` (the `Duration`'s `Debug` text), or
+/// `{ queue_wait: none }`.
 fn report_queue_wait(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
     let text = match environ.object::<Duration>("waitress.queue_wait") {
-        Some(wait) => format!("queue_wait: {wait:?}"),
-        None => "queue_wait: none".to_string(),
+        Some(wait) => format!("{{ queue_wait: {wait:?} }}"),
+        None => "{ queue_wait: none }".to_string(),
     };
     start_response.start_response("200 OK", headers(&[("Content-Type", "text/plain")]), None)?;
     Ok(Body::from(text))
@@ -116,7 +117,10 @@ fn ch7_trace_follows_a_request_across_threads() {
     let (io, worker, same_worker) = (&steps[0].0, &steps[1].0, &steps[2].0);
     assert_eq!(io, &server.io_thread, "the I/O thread queues it: {log}");
     assert!(worker.starts_with("waitress-"), "a worker starts it: {log}");
-    assert_eq!(worker, same_worker, "the worker that started it finishes it: {log}");
+    assert_eq!(
+        worker, same_worker,
+        "the worker that started it finishes it: {log}"
+    );
     assert_eq!(steps[2].2, "200", "`finished` gives the status: {log}");
 }
 
@@ -156,7 +160,12 @@ fn ch7_trace_shows_one_worker_per_connection() {
     let worker = worker.unwrap_or_else(|| panic!("no worker lines: {log}"));
     let expected: Vec<String> = ["p1", "p2", "p3"]
         .iter()
-        .flat_map(|p| [format!("{worker} started /{p}"), format!("{worker} finished /{p}")])
+        .flat_map(|p| {
+            [
+                format!("{worker} started /{p}"),
+                format!("{worker} finished /{p}"),
+            ]
+        })
         .collect();
     assert_eq!(order, expected, "one worker answers them in order: {log}");
 }
