@@ -53,6 +53,7 @@ impl<'a> WsgiTask<'a> {
         }
     }
 
+    // ANCHOR: start
     /// Calls the application and sends its body. With `may_pause`, stops
     /// between two pieces of the body when the output asks to
     /// ([`ResponseOutput::should_pause`]) and returns the rest to resume.
@@ -73,6 +74,7 @@ impl<'a> WsgiTask<'a> {
         let rest = run_application(app, &mut environ, &mut writer);
         go_on(environ, writer, rest, may_pause)
     }
+    // ANCHOR_END: start
 }
 // ANCHOR_END: wsgi_task
 
