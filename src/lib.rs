@@ -33,18 +33,19 @@
 //! ## How it is built
 //!
 //! The folders follow the data as it flows through the server, from the
-//! socket to the application and back, after the settings every part reads
-//! (the book's parts are these folders, in this order):
+//! socket to the application and back, then what surrounds that path: the
+//! FFI under the poll loop and the settings (the book's Part II reads them
+//! in this order):
 //!
 //! | folder | concern |
 //! |---|---|
-//! | [`config`] | every setting, from Rust code, command-line flags or an ini file |
-//! | `io` (internal) | the one FFI module (`poll(2)`, `epoll(7)`, sockets, signals; every other module forbids `unsafe_code`) and the trigger that wakes the I/O thread |
 //! | [`server`] | the listeners, the poll loop, and the channels: one per connection, reading, queueing requests, buffering output |
 //! | [`http`] | the protocol: the hand-written request parser, body framing, spooling buffers, field tables, URIs, dates, error responses |
 //! | [`pool`] | the thread pool: a Mutex + Condvar FIFO queue with backpressure |
 //! | [`task`] | running the application for a request and framing its response |
 //! | [`gateway`] | the interface applications see (PEP 3333): environ, start_response, body, and a test client |
+//! | `io` (internal) | the one FFI module (`poll(2)`, `epoll(7)`, sockets, signals; every other module forbids `unsafe_code`) and the trigger that wakes the I/O thread |
+//! | [`config`] | every setting, from Rust code, command-line flags or an ini file |
 //! | [`apps`] | built-in applications and middleware: hello, echo, static files, access log, proxy headers |
 //!
 //! [`logging`] serves them all. Arrows point one way: a folder uses only the

@@ -71,7 +71,7 @@ fn read_until_close(stream: &mut TcpStream, deadline: Instant) -> (Vec<u8>, bool
 }
 
 /// Splits a response into status line, header fields and body.
-fn parse(bytes: &[u8], closed: bool) -> Result<Response, String> {
+pub fn parse(bytes: &[u8], closed: bool) -> Result<Response, String> {
     if bytes.is_empty() {
         let why = if closed {
             "the connection closed without a byte"

@@ -19,6 +19,7 @@
 
 mod client;
 mod stages;
+mod stages_3_4;
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use std::process::ExitCode;

@@ -6,9 +6,10 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use crate::client::{Response, connect, exchange, quote};
+use crate::stages_3_4::{stage3, stage4};
 
 /// The stage functions, in order: `STAGES[0]` is stage 1.
-pub const STAGES: &[fn(SocketAddr) -> Vec<Check>] = &[stage1, stage2];
+pub const STAGES: &[fn(SocketAddr) -> Vec<Check>] = &[stage1, stage2, stage3, stage4];
 
 /// How long a stage 1 exchange may take before it counts as unanswered.
 const ANSWER: Duration = Duration::from_secs(3);
@@ -21,7 +22,7 @@ pub struct Check {
 }
 
 impl Check {
-    fn new(stage: usize, name: impl Into<String>, result: Result<(), String>) -> Check {
+    pub fn new(stage: usize, name: impl Into<String>, result: Result<(), String>) -> Check {
         Check {
             stage,
             name: name.into(),
@@ -31,7 +32,7 @@ impl Check {
 }
 
 /// `Ok` if `got` equals `expected`, otherwise "expected ..., got ...".
-fn same(expected: &str, got: Option<&str>) -> Result<(), String> {
+pub fn same(expected: &str, got: Option<&str>) -> Result<(), String> {
     match got {
         Some(got) if got == expected => Ok(()),
         Some(got) => Err(format!("expected {expected:?}, got {got:?}")),
@@ -40,7 +41,7 @@ fn same(expected: &str, got: Option<&str>) -> Result<(), String> {
 }
 
 /// `Ok` if the response's body is exactly `expected`.
-fn body_is(response: &Response, expected: &str) -> Result<(), String> {
+pub fn body_is(response: &Response, expected: &str) -> Result<(), String> {
     if response.body == expected.as_bytes() {
         Ok(())
     } else {
@@ -52,7 +53,7 @@ fn body_is(response: &Response, expected: &str) -> Result<(), String> {
 }
 
 /// `Ok` if the server closed the connection after its response.
-fn closes(response: &Response) -> Result<(), String> {
+pub fn closes(response: &Response) -> Result<(), String> {
     if response.closed {
         Ok(())
     } else {
@@ -69,11 +70,16 @@ fn length_matches(response: &Response) -> Result<(), String> {
 }
 
 /// Stage 1, a blocking server: `GET /`, a 404, and a 400 for a request
-/// line that is not `METHOD SP TARGET SP HTTP/1.x`.
+/// line that is not `METHOD SP TARGET SP HTTP/1.x`. The requests say
+/// `Connection: close`, so that a keep-alive server (stage 3 on) passes.
 pub fn stage1(addr: SocketAddr) -> Vec<Check> {
     let mut checks = Vec::new();
     let hello = "GET / answers 200 with Hello, world!";
-    match exchange(addr, b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n", ANSWER) {
+    match exchange(
+        addr,
+        b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
+        ANSWER,
+    ) {
         Err(error) => checks.push(Check::new(1, hello, Err(error))),
         Ok(response) => {
             let status = same("HTTP/1.1 200 OK", Some(&response.status_line));
@@ -102,7 +108,7 @@ pub fn stage1(addr: SocketAddr) -> Vec<Check> {
     }
 
     let missing = "GET /no-such-page answers 404 Not Found";
-    let request = b"GET /no-such-page HTTP/1.1\r\nHost: localhost\r\n\r\n";
+    let request = b"GET /no-such-page HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n";
     match exchange(addr, request, ANSWER) {
         Err(error) => checks.push(Check::new(1, missing, Err(error))),
         Ok(response) => {
@@ -140,7 +146,7 @@ pub fn stage2(addr: SocketAddr) -> Vec<Check> {
     let result = connect(addr).and_then(|silent| {
         let answered = exchange(
             addr,
-            b"GET / HTTP/1.1\r\nHost: localhost\r\n\r\n",
+            b"GET / HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n",
             Duration::from_secs(2),
         )
         .and_then(|response| {

@@ -66,7 +66,7 @@ impl OverflowableBuffer {
     }
 
     /// The overflow size this buffer was made with.
-    #[allow(dead_code)] // for chapter 6's exercise "Spool at once"
+    #[allow(dead_code)] // for chapter 11's exercise "Spool at once"
     pub fn overflow(&self) -> usize {
         self.overflow
     }

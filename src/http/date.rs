@@ -22,6 +22,7 @@ const MONTH_NAMES: [&str; 12] = [
     "Jan", "Feb", "Mar", "Apr", "May", "Jun", "Jul", "Aug", "Sep", "Oct", "Nov", "Dec",
 ];
 
+// ANCHOR: format
 /// Formats a time as IMF-fixdate. Times before 1970 are clamped to the epoch.
 ///
 /// ```
@@ -47,6 +48,7 @@ pub fn format_http_date(time: SystemTime) -> String {
         second_of_day % 60
     )
 }
+// ANCHOR_END: format
 
 /// Parses any of the three HTTP date forms; `None` when the text is not one.
 ///
@@ -59,6 +61,7 @@ pub fn format_http_date(time: SystemTime) -> String {
 pub fn parse_http_date(text: &str) -> Option<SystemTime> {
     let text = text.trim_matches([' ', '\t']);
     let fields: Vec<&str> = text.split(' ').filter(|f| !f.is_empty()).collect();
+    // ANCHOR: forms
     let (day, month, year, clock) = match fields.as_slice() {
         // IMF-fixdate: Sun, 06 Nov 1994 08:49:37 GMT
         [weekday, day, month, year, clock, "GMT"] if weekday.ends_with(',') => {
@@ -71,16 +74,14 @@ pub fn parse_http_date(text: &str) -> Option<SystemTime> {
             if parts.next().is_some() {
                 return None;
             }
-            // RFC 9110: a two-digit year more than 50 years in the future
-            // means the most recent past year with those digits.
-            let two_digits = parse_number(year, 2)?;
-            let year = if two_digits >= 70 { 1900 } else { 2000 } + two_digits;
+            let year = rfc850_year(parse_number(year, 2)?, current_year());
             (day, month, year, *clock)
         }
         // asctime: Sun Nov  6 08:49:37 1994
         [_weekday, month, day, clock, year] => (*day, *month, parse_number(year, 4)?, *clock),
         _ => return None,
     };
+    // ANCHOR_END: forms
     let day = if day.len() == 1 {
         parse_number(day, 1)?
     } else {
@@ -97,6 +98,28 @@ pub fn parse_http_date(text: &str) -> Option<SystemTime> {
     let days = days_from_civil(year, month, day);
     let secs = days.checked_mul(86_400)? + hour * 3600 + minute * 60 + second;
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
+}
+
+/// RFC 9110 §5.6.7: a two-digit year that would be more than 50 years in
+/// the future means the most recent past year with those digits.
+fn rfc850_year(two_digits: i64, current_year: i64) -> i64 {
+    let year = current_year - current_year.rem_euclid(100) + two_digits;
+    if year > current_year + 50 {
+        year - 100
+    } else if year <= current_year - 50 {
+        year + 100
+    } else {
+        year
+    }
+}
+
+/// The year now, in UTC.
+fn current_year() -> i64 {
+    let secs = SystemTime::now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap_or_default()
+        .as_secs();
+    civil_from_days((secs / 86_400) as i64).0
 }
 
 /// Exactly `len` ASCII digits.
@@ -182,6 +205,15 @@ mod tests {
         ] {
             assert_eq!(parse_http_date(bad), None, "{bad:?}");
         }
+    }
+
+    #[test]
+    fn rfc850_years_stay_within_50_years_of_now() {
+        assert_eq!(rfc850_year(70, 2026), 2070);
+        assert_eq!(rfc850_year(76, 2026), 2076);
+        assert_eq!(rfc850_year(77, 2026), 1977);
+        assert_eq!(rfc850_year(94, 2026), 1994);
+        assert_eq!(rfc850_year(10, 2090), 2110);
     }
 
     #[test]

@@ -54,6 +54,7 @@ impl HttpError {
         format!("{} {}", self.status, self.reason())
     }
 
+    // ANCHOR: body
     /// The response body, in Waitress's shape: the reason, the detail, and
     /// which server generated it (`ident`, or `server` when there is none).
     pub fn body(&self, ident: Option<&str>) -> String {
@@ -64,6 +65,7 @@ impl HttpError {
             ident.filter(|i| !i.is_empty()).unwrap_or("server")
         )
     }
+    // ANCHOR_END: body
 }
 
 impl fmt::Display for HttpError {
@@ -190,8 +192,9 @@ pub enum ParseError {
     MissingHost,
     /// 400: Host, Content-Type (or a differing Content-Length) twice.
     DuplicateHeader(&'static str),
-    /// 400: a Host value that is not `uri-host [":" port]`.
-    InvalidHost,
+    /// 400: a Host value that is not `uri-host [":" port]` (RFC 9110 §7.2),
+    /// and the reason.
+    InvalidHost(uri::AuthorityError),
     /// 400: a Content-Length that is not plain ASCII digits fitting a u64
     /// (CVE-2019-16792, CVE-2022-24761).
     InvalidContentLength,
@@ -232,6 +235,7 @@ pub enum ParseError {
 }
 
 impl ParseError {
+    // ANCHOR: status
     /// The HTTP status that answers this error.
     pub fn status(&self) -> u16 {
         use ParseError::*;
@@ -246,6 +250,7 @@ impl ParseError {
             _ => 400,
         }
     }
+    // ANCHOR_END: status
 }
 
 impl fmt::Display for ParseError {
@@ -269,7 +274,7 @@ impl fmt::Display for ParseError {
             InvalidHeaderValue => f.write_str("Invalid header value"),
             MissingHost => f.write_str("Host header is missing"),
             DuplicateHeader(name) => write!(f, "Duplicate header: {name}"),
-            InvalidHost => f.write_str("Host header is invalid"),
+            InvalidHost(reason) => write!(f, "Host header is invalid: {reason}"),
             InvalidContentLength => f.write_str("Content-Length is invalid"),
             BodyTooLarge { limit } => write!(f, "exceeds max_body of {limit}"),
             TransferEncodingInHttp10 => f.write_str("Transfer-Encoding is not allowed in HTTP/1.0"),

@@ -21,6 +21,7 @@
 use std::fmt;
 use std::net::Ipv6Addr;
 
+// ANCHOR: split_target
 /// Splits a request target into its raw path and raw query.
 ///
 /// The fragment is dropped. For absolute-form the scheme and authority are
@@ -48,6 +49,7 @@ pub fn split_target(target: &str) -> (&str, &str) {
     };
     (path, query)
 }
+// ANCHOR_END: split_target
 
 /// `scheme "://"` at the start of `target` (RFC 3986 §3.1: a letter, then
 /// letters, digits, `+`, `-` or `.`); returns what follows.
@@ -127,6 +129,7 @@ impl fmt::Display for AuthorityError {
 
 impl std::error::Error for AuthorityError {}
 
+// ANCHOR: parse_authority
 /// Checks an authority as HTTP uses it: `uri-host [":" port]` (RFC 9110
 /// §4.2.1, RFC 3986 §3.2), where the host is a reg-name (which covers IPv4
 /// addresses) or a bracketed IPv6 address, and the port is digits up to
@@ -163,6 +166,7 @@ pub fn parse_authority(authority: &str) -> Result<Authority<'_>, AuthorityError>
         host_and_port,
     })
 }
+// ANCHOR_END: parse_authority
 // ANCHOR_END: authority
 
 /// Checks a reg-name (`unreserved / pct-encoded / sub-delims`) up to the
@@ -203,6 +207,7 @@ fn parse_port(digits: &[u8]) -> Result<u16, AuthorityError> {
     u16::try_from(value).map_err(|_| AuthorityError::PortOutOfRange)
 }
 
+// ANCHOR: decode_path
 /// Percent-decodes a path to bytes and reads those bytes as latin-1, then
 /// collapses a run of leading slashes to one (`//a//b` → `/a//b`), as
 /// Waitress does so that `//evil.example` cannot pass for a network path.
@@ -228,6 +233,7 @@ pub fn decode_path(raw_path: &str) -> String {
     }
     decoded
 }
+// ANCHOR_END: decode_path
 
 fn hex_value(byte: u8) -> Option<u8> {
     match byte {

@@ -8,7 +8,9 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod listings;
 mod self_tests;
+mod solutions;
 
 use std::fs;
 use std::path::{Path, PathBuf};

@@ -7,6 +7,7 @@
 mod support;
 
 mod stages_1_2;
+mod stages_3_4;
 
 use std::io::{BufRead, BufReader, ErrorKind, Read, Write};
 use std::net::{SocketAddr, TcpStream};
@@ -23,10 +24,18 @@ const PATIENCE: Duration = Duration::from_secs(10);
 const PROBE: Duration = Duration::from_millis(300);
 
 /// The directory of the built examples (same profile and target directory
-/// as this test), after building both stages once.
+/// as this test), after building the stages and the checker once.
 fn examples_dir() -> &'static PathBuf {
     static DIR: OnceLock<PathBuf> = OnceLock::new();
-    DIR.get_or_init(|| support::build_examples(&["course_stage1", "course_stage2", "course_check"]))
+    DIR.get_or_init(|| {
+        support::build_examples(&[
+            "course_stage1",
+            "course_stage2",
+            "course_stage3",
+            "course_stage4",
+            "course_check",
+        ])
+    })
 }
 
 /// A running stage program, killed when dropped.

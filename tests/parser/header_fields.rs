@@ -1,6 +1,6 @@
 //! Header fields: names, values, repeats, Host, and the cost of many fields.
 
-use crate::{body_of, error, request, small_limits, status};
+use crate::{body_of, detail, error, request, small_limits, status};
 use waitress::http::parser::{Limits, ParseError, RequestParser, Status};
 
 #[test]
@@ -195,17 +195,35 @@ fn http11_without_host_is_400_unlike_waitress() {
 #[test]
 fn invalid_host_values_are_400() {
     assert_eq!(
-        error(b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
-        ParseError::InvalidHost
+        detail(b"GET / HTTP/1.1\r\nHost: a b\r\n\r\n"),
+        "Host header is invalid: invalid character ' ' in the host"
     );
     assert_eq!(
-        error(b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
-        ParseError::InvalidHost
+        detail(b"GET / HTTP/1.1\r\nHost: a/b\r\n\r\n"),
+        "Host header is invalid: invalid character '/' in the host"
     );
     assert_eq!(
-        error(b"GET / HTTP/1.1\r\nHost: u@h\r\n\r\n"),
-        ParseError::InvalidHost
+        detail(b"GET / HTTP/1.1\r\nHost: u@h\r\n\r\n"),
+        "Host header is invalid: userinfo is not allowed"
     );
+    // RFC 9112 §3.2: a Host that is not a valid authority is a 400.
+    for (host, reason) in [
+        ("a.example:99999", "the port is greater than 65535"),
+        ("a.example:8o", "the port is not a number"),
+        ("[::g]:80", "invalid IPv6 address literal"),
+        ("a%zz.example", "invalid percent-encoding in the host"),
+        (":80", "the host is empty"),
+    ] {
+        let wire = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert_eq!(
+            detail(wire.as_bytes()),
+            format!("Host header is invalid: {reason}")
+        );
+    }
+    for host in ["a.example", "a.example:", "A.Example:08080"] {
+        let wire = format!("GET / HTTP/1.1\r\nHost: {host}\r\n\r\n");
+        assert_eq!(request(wire.as_bytes()).header("HOST"), Some(host));
+    }
     assert_eq!(
         request(b"GET / HTTP/1.1\r\nHost: [::1]:80\r\n\r\n").header("HOST"),
         Some("[::1]:80")

@@ -14,8 +14,9 @@ use super::{
 };
 use crate::http::buffers::OverflowableBuffer;
 use crate::http::error::ParseError;
-use crate::http::grammar::{HOST_CHAR, trim_whitespace};
+use crate::http::grammar::trim_whitespace;
 use crate::http::receiver::{ChunkedReceiver, FixedStreamReceiver};
+use crate::http::uri;
 
 impl RequestParser {
     // ANCHOR: use_target_host
@@ -58,8 +59,8 @@ impl RequestParser {
         self.request.text = into_string(std::mem::take(&mut self.text));
         match self.header(HOST) {
             None if self.version == Version::Http11 => return Err(ParseError::MissingHost),
-            Some(host) if !is_valid_host(host) => return Err(ParseError::InvalidHost),
-            _ => {}
+            Some(host) => check_host(host)?,
+            None => {}
         }
         if let Some(target_host) = self.target_host {
             self.use_target_host(target_host);
@@ -184,9 +185,17 @@ fn has_token(list: &str, token: &str) -> bool {
 }
 // ANCHOR_END: connection
 
-/// A Host value: `uri-host [":" port]`, possibly empty (RFC 9110 §7.2).
-fn is_valid_host(value: &str) -> bool {
-    value.bytes().all(|b| HOST_CHAR[usize::from(b)])
+/// A Host value: `uri-host [":" port]` (RFC 9110 §7.2), checked as the
+/// authority of an absolute-form target is; or empty, which a client sends
+/// when the target has no authority.
+fn check_host(value: &str) -> Result<(), ParseError> {
+    if value.is_empty() {
+        return Ok(());
+    }
+    match uri::parse_authority(value) {
+        Ok(_) => Ok(()),
+        Err(reason) => Err(ParseError::InvalidHost(reason)),
+    }
 }
 
 #[cfg(test)]

@@ -9,11 +9,14 @@
 //! Run it with `cargo run --example course_stage2 -- --port 8080`.
 #![forbid(unsafe_code)]
 
-use std::collections::VecDeque;
+mod queue;
+
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
-use std::sync::{Arc, Condvar, Mutex};
+use std::sync::Arc;
 use std::thread;
+
+use queue::Queue;
 
 /// The most bytes we read of a request head (as in stage 1).
 const MAX_HEAD: u64 = 8 * 1024;
@@ -25,55 +28,6 @@ const THREADS: usize = 4;
 /// full, the accepting thread waits too, and new clients wait in the
 /// kernel's listen backlog: that is backpressure.
 const QUEUE_CAPACITY: usize = 16;
-
-// ANCHOR: queue
-/// A bounded first-in, first-out queue shared by threads.
-struct Queue<T> {
-    items: Mutex<VecDeque<T>>,
-    /// Signalled when an item is pushed: a waiting worker can take it.
-    not_empty: Condvar,
-    /// Signalled when an item is popped: a waiting producer can push.
-    not_full: Condvar,
-    capacity: usize,
-}
-// ANCHOR_END: queue
-
-// ANCHOR: queue_methods
-impl<T> Queue<T> {
-    fn new(capacity: usize) -> Queue<T> {
-        Queue {
-            items: Mutex::new(VecDeque::with_capacity(capacity)),
-            not_empty: Condvar::new(),
-            not_full: Condvar::new(),
-            capacity,
-        }
-    }
-
-    /// Adds `item` at the back, waiting while the queue is full.
-    fn push(&self, item: T) {
-        let mut items = self.items.lock().unwrap();
-        // `wait` releases the lock while asleep and takes it back on waking.
-        // Wake-ups can be spurious, so the condition is checked in a loop.
-        while items.len() == self.capacity {
-            items = self.not_full.wait(items).unwrap();
-        }
-        items.push_back(item);
-        self.not_empty.notify_one();
-    }
-
-    /// Takes the item at the front, waiting while the queue is empty.
-    fn pop(&self) -> T {
-        let mut items = self.items.lock().unwrap();
-        loop {
-            if let Some(item) = items.pop_front() {
-                self.not_full.notify_one();
-                return item;
-            }
-            items = self.not_empty.wait(items).unwrap();
-        }
-    }
-}
-// ANCHOR_END: queue_methods
 
 // ANCHOR: main
 fn main() {
