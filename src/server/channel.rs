@@ -154,6 +154,7 @@ impl Channel {
             }
         };
         // ANCHOR: parse_loop
+        // ANCHOR: feed_parser
         let mut data = &buffer[..count];
         let mut queued = Vec::new();
         while !data.is_empty() && !self.read_closed {
@@ -191,6 +192,7 @@ impl Channel {
             }
         }
         // ANCHOR_END: parse_loop
+        // ANCHOR_END: feed_parser
         let now = Instant::now();
         match &self.parser {
             Some(parser) if parser.is_reading_head() => {
@@ -198,6 +200,7 @@ impl Channel {
             }
             _ => self.head_started = None,
         }
+        // ANCHOR: queue_requests
         let mut state = lock(&self.connection.state);
         state.last_activity = now;
         if !queued.is_empty() && !state.close_when_flushed && !state.closed {
@@ -215,6 +218,7 @@ impl Channel {
             }
         }
         Next::Continue
+        // ANCHOR_END: queue_requests
     }
 
     /// The client sent end of file: answer what it asked, then close.
@@ -291,6 +295,7 @@ impl Channel {
     }
     // ANCHOR_END: release_paused
 
+    // ANCHOR: offer
     /// Offers a task to the dispatcher; a full queue keeps it for later and
     /// stops reading meanwhile (backpressure reaches the client through TCP).
     pub(super) fn offer(&mut self, task: Box<dyn Task>, server: &Arc<ServerContext>) {
@@ -303,7 +308,9 @@ impl Channel {
             }
         }
     }
+    // ANCHOR_END: offer
 
+    // ANCHOR: handle_write
     /// The socket is writable: send what is pending.
     pub(super) fn handle_write(&mut self, scratch: &mut [u8], server: &Arc<ServerContext>) -> Next {
         let connection = Arc::clone(&self.connection);
@@ -335,6 +342,7 @@ impl Channel {
         self.want_write = !state.output.is_empty();
         self.after_change(&mut state, server)
     }
+    // ANCHOR_END: handle_write
 
     /// A worker changed the connection state: recompute what to poll for.
     pub(super) fn refresh(&mut self, server: &Arc<ServerContext>) -> Next {

@@ -57,6 +57,7 @@ impl Task for ChannelTask {
                     return;
                 } else {
                     // ANCHOR: next_request
+                    // ANCHOR: pop_request
                     match state.requests.pop_front() {
                         Some(request) if !state.closed => Job::Answer(request),
                         _ => {
@@ -81,8 +82,10 @@ impl Task for ChannelTask {
                         }
                     }
                     // ANCHOR_END: next_request
+                    // ANCHOR_END: pop_request
                 }
             };
+            // ANCHOR: last_guard
             // Everything the application's code can reach runs guarded
             // inside; this is the last guard, for whatever escapes it.
             let served = panic::catch_unwind(AssertUnwindSafe(|| serve(job, &connection, &server)));
@@ -100,6 +103,7 @@ impl Task for ChannelTask {
                     body_bytes: 0,
                 })
             });
+            // ANCHOR_END: last_guard
             match progress {
                 Progress::Paused(paused) => {
                     let mut state = lock(&connection.state);
@@ -141,6 +145,7 @@ impl Task for ChannelTask {
     }
 }
 
+// ANCHOR: serve
 /// Runs one job: a new request (the application, or an error response) or
 /// a paused response taken up again. It may pause.
 pub(super) fn serve(job: Job, connection: &Connection, server: &ServerContext) -> Progress {
@@ -162,6 +167,7 @@ pub(super) fn serve(job: Job, connection: &Connection, server: &ServerContext) -
         ),
     }
 }
+// ANCHOR_END: serve
 
 pub(super) fn task_request(
     request: Request,
@@ -230,6 +236,7 @@ impl ResponseOutput for ChannelOutput<'_> {
 
     fn write_parts(&mut self, mut first: &[u8], mut second: &[u8]) -> io::Result<()> {
         // ANCHOR: write_parts
+        // ANCHOR: write_directly
         let mut state = self.wait_for_room()?;
         if state.output.is_empty() {
             // Nothing is queued ahead: try the socket directly (it is
@@ -257,6 +264,8 @@ impl ResponseOutput for ChannelOutput<'_> {
             }
             state.last_activity = Instant::now();
         }
+        // ANCHOR_END: write_directly
+        // ANCHOR: buffer_the_rest
         if !first.is_empty() || !second.is_empty() {
             state
                 .output
@@ -270,6 +279,7 @@ impl ResponseOutput for ChannelOutput<'_> {
         }
         Ok(())
         // ANCHOR_END: write_parts
+        // ANCHOR_END: buffer_the_rest
     }
 
     fn write_file(&mut self, file: Box<dyn Read + Send>, len: u64) -> io::Result<u64> {

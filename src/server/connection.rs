@@ -109,6 +109,7 @@ pub(super) enum Next {
     Close,
 }
 
+// ANCHOR: wake
 /// Queues the channel on the I/O thread's wake-up list, once.
 pub(super) fn wake(connection: &Connection, state: &mut ConnectionState, server: &ServerContext) {
     if !state.notified {
@@ -116,3 +117,4 @@ pub(super) fn wake(connection: &Connection, state: &mut ConnectionState, server:
         server.waker.wake(connection.token);
     }
 }
+// ANCHOR_END: wake

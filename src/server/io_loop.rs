@@ -177,6 +177,7 @@ impl IoLoop {
             self.retry_blocked_tasks();
             self.update_listeners()?;
             self.update_interest();
+            // ANCHOR: turn
             let mut ready = std::mem::take(&mut self.ready);
             self.wait(&mut ready)?;
             for &(key, events) in &ready {
@@ -190,6 +191,7 @@ impl IoLoop {
             }
             self.ready = ready;
             self.handle_changed_channels();
+            // ANCHOR_END: turn
             self.free_slots.append(&mut self.closed_slots);
             let now = Instant::now();
             if now >= self.next_sweep {
@@ -401,6 +403,7 @@ impl IoLoop {
         timeout
     }
 
+    // ANCHOR: changed_channels
     /// Channels whose state a worker changed since the last turn.
     fn handle_changed_channels(&mut self) {
         let changed = std::mem::take(
@@ -424,7 +427,9 @@ impl IoLoop {
             }
         }
     }
+    // ANCHOR_END: changed_channels
 
+    // ANCHOR: add_channel
     fn add_channel(&mut self, stream: Stream, info: ConnectionInfo) {
         self.generation += 1;
         let index = self.free_slots.pop().unwrap_or_else(|| {
@@ -453,7 +458,9 @@ impl IoLoop {
         // not arrived, this costs one system call that says WouldBlock.
         self.handle_channel(index, POLLIN);
     }
+    // ANCHOR_END: add_channel
 
+    // ANCHOR: handle_channel
     fn handle_channel(&mut self, slot: usize, revents: Events) {
         let shared = Arc::clone(&self.server.context);
         let Some(Some(channel)) = self.slots.get_mut(slot) else {
@@ -483,6 +490,7 @@ impl IoLoop {
             self.watch_head_deadline(Some(started + timeout));
         }
     }
+    // ANCHOR_END: handle_channel
 
     fn close(&mut self, slot: usize) {
         if let Some(mut channel) = self.slots[slot].take() {

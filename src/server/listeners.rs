@@ -46,6 +46,7 @@ pub(super) fn accept_one(
         ListenAddress::Unix(path) => path.display().to_string(),
     };
     match listener {
+        // ANCHOR: accept_one_tcp
         Listener::Tcp(listener) => {
             let (stream, peer) = listener.accept()?;
             stream.set_nonblocking(true)?;
@@ -57,6 +58,7 @@ pub(super) fn accept_one(
             };
             Ok((Stream::Tcp(stream), info))
         }
+        // ANCHOR_END: accept_one_tcp
         Listener::Unix(listener) => {
             let (stream, _) = listener.accept()?;
             stream.set_nonblocking(true)?;

@@ -35,6 +35,7 @@ impl IoWaker {
         }
     }
 
+    // ANCHOR: waker_wake
     /// Queues a connection whose state changed, and wakes the loop if it
     /// is the first since the loop last looked.
     pub(super) fn wake(&self, token: Token) {
@@ -47,6 +48,7 @@ impl IoWaker {
             self.trigger.pull();
         }
     }
+    // ANCHOR_END: waker_wake
 
     /// Wakes the loop itself (to offer tasks a full queue refused).
     pub(super) fn wake_loop(&self) {

@@ -190,6 +190,7 @@ impl<'a> ResponseWriter<'a> {
         Ok(framing)
     }
 
+    // ANCHOR: send
     /// Writes the headers if they are still pending, then `data` (already
     /// framed), in one write.
     fn send(&mut self, data: &[u8]) -> Result<(), AppError> {
@@ -206,6 +207,7 @@ impl<'a> ResponseWriter<'a> {
         }
         Ok(())
     }
+    // ANCHOR_END: send
 
     /// Frames and sends body bytes (the `write` of PEP 3333 and every chunk).
     pub(super) fn write_body(&mut self, data: &[u8]) -> Result<(), AppError> {
@@ -301,6 +303,7 @@ impl<'a> ResponseWriter<'a> {
     }
 }
 
+// ANCHOR: start_response_impl
 impl StartResponse for ResponseWriter<'_> {
     fn start_response(
         &mut self,
@@ -315,6 +318,7 @@ impl StartResponse for ResponseWriter<'_> {
         self.write_body(data)
     }
 }
+// ANCHOR_END: start_response_impl
 
 /// Writes text into bytes as latin-1, the encoding of header text on the
 /// wire (the checks allow only U+0000–U+00FF), with a fast path for ASCII.

@@ -53,6 +53,7 @@ impl<'a> WsgiTask<'a> {
     }
 
     // ANCHOR: wsgi_task_start
+    // ANCHOR: start
     /// Calls the application and sends its body. With `may_pause`, stops
     /// between two pieces of the body when the output asks to
     /// ([`ResponseOutput::should_pause`]) and returns the rest to resume.
@@ -74,6 +75,7 @@ impl<'a> WsgiTask<'a> {
         go_on(environ, writer, rest, may_pause)
     }
     // ANCHOR_END: wsgi_task_start
+    // ANCHOR_END: start
 }
 
 // ANCHOR: paused_response

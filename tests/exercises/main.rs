@@ -19,6 +19,7 @@
 #[path = "../support/mod.rs"]
 mod support;
 
+mod ch07_journey;
 mod ch08_server;
 mod ch09_channels;
 mod ch10_parser;
