@@ -56,7 +56,7 @@ fn runs(command: &str, target: &str, name: &str) -> bool {
     let after = &words[dashes + 1..];
     let filters: Vec<&&str> = after.iter().filter(|word| !word.starts_with('-')).collect();
     named_target == Some(target)
-        && after.contains(&"--ignored")
+        && (after.contains(&"--ignored") || after.contains(&"--include-ignored"))
         && (filters.is_empty() || filters.iter().any(|filter| name.contains(**filter)))
 }
 
