@@ -100,6 +100,7 @@ pub fn parse_http_date(text: &str) -> Option<SystemTime> {
     Some(SystemTime::UNIX_EPOCH + Duration::from_secs(u64::try_from(secs).ok()?))
 }
 
+// ANCHOR: rfc850_year
 /// RFC 9110 §5.6.7: a two-digit year that would be more than 50 years in
 /// the future means the most recent past year with those digits.
 fn rfc850_year(two_digits: i64, current_year: i64) -> i64 {
@@ -121,6 +122,7 @@ fn current_year() -> i64 {
         .as_secs();
     civil_from_days((secs / 86_400) as i64).0
 }
+// ANCHOR_END: rfc850_year
 
 /// Exactly `len` ASCII digits.
 fn parse_number(text: &str, len: usize) -> Option<i64> {

@@ -24,6 +24,7 @@ mod ch08_server;
 mod ch09_channels;
 mod ch10_parser;
 mod ch11_bodies;
+mod ch12_utilities;
 mod ch13_thread_pool;
 mod ch14_tasks;
 mod ch15_gateway;

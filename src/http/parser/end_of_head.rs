@@ -185,6 +185,7 @@ fn has_token(list: &str, token: &str) -> bool {
 }
 // ANCHOR_END: connection
 
+// ANCHOR: check_host
 /// A Host value: `uri-host [":" port]` (RFC 9110 §7.2), checked as the
 /// authority of an absolute-form target is; or empty, which a client sends
 /// when the target has no authority.
@@ -197,6 +198,7 @@ fn check_host(value: &str) -> Result<(), ParseError> {
         Err(reason) => Err(ParseError::InvalidHost(reason)),
     }
 }
+// ANCHOR_END: check_host
 
 #[cfg(test)]
 mod tests {
