@@ -117,6 +117,7 @@ pub fn parse_ini(text: &str, path: &Path, name: &str) -> Result<Vec<IniSetting>,
             }
             continue;
         }
+        // ANCHOR: parse_ini_entries
         let (key, value) = if let Some(key) = entry.key.strip_prefix("get ") {
             let global = entry.value.trim().to_ascii_lowercase();
             let source = default
@@ -144,6 +145,7 @@ pub fn parse_ini(text: &str, path: &Path, name: &str) -> Result<Vec<IniSetting>,
             return Err(syntax(line, format!("unknown adjustment {key:?}")));
         }
         settings.push(IniSetting { key, value, line });
+        // ANCHOR_END: parse_ini_entries
     }
     Ok(settings)
 }

@@ -32,6 +32,7 @@ pub(super) fn resolve_listen(
         let invalid = |expected: &str| ConfigError::invalid("listen", entry, expected);
         // `[::1]` and `::1` alone have colons but no port: the colon found
         // last belongs to the address.
+        // ANCHOR: resolve_listen_port
         let port_follows = |host: &str, port: &str| {
             let bare_ipv6 = host.contains(':') && !host.starts_with('[');
             !port.contains(']') && !bare_ipv6
@@ -54,6 +55,7 @@ pub(super) fn resolve_listen(
         if host.is_empty() {
             return Err(invalid("expected HOST:PORT; use *:PORT for every address"));
         }
+        // ANCHOR_END: resolve_listen_port
         let candidates: Vec<SocketAddr> = if host == "*" {
             vec![
                 SocketAddr::from(([0, 0, 0, 0], port)),

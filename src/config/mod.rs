@@ -81,6 +81,7 @@ pub enum PreboundSocket {
 }
 
 // ANCHOR: adjustments
+// ANCHOR: adjustments_head
 /// Every setting, parsed and checked. Build it with [`Adjustments::builder`],
 /// or take [`Adjustments::default`].
 ///
@@ -108,6 +109,7 @@ pub struct Adjustments {
     pub sockets: Vec<PreboundSocket>,
     /// Worker threads.
     pub threads: usize,
+// ANCHOR_END: adjustments_head
     /// The peer allowed to send proxy headers.
     pub trusted_proxy: Option<String>,
     /// How many proxies in a chain are trusted.

@@ -43,6 +43,7 @@ impl OptionSpec {
 }
 
 // ANCHOR: options
+// ANCHOR: options_start
 /// Every setting, in the order `waitress-serve --help` lists them.
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
@@ -57,6 +58,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         default: "8080",
         help: "TCP port to listen on (0 picks a free one). Not with listen, unix_socket or sockets.",
     },
+// ANCHOR_END: options_start
     OptionSpec {
         name: "listen",
         kind: Kind::List,

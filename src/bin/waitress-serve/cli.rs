@@ -120,6 +120,7 @@ impl CommandLine {
                 ConfigError::Syntax { line, message } => format!("{file}:{line}: {message}"),
                 other => format!("{file}: {other}"),
             })?;
+            // ANCHOR: file_then_flags
             let flags_give_address = self
                 .settings
                 .iter()
@@ -148,6 +149,7 @@ impl CommandLine {
                 .map(|entry| (entry.key, entry.value))
                 .collect();
         }
+            // ANCHOR_END: file_then_flags
         settings.extend(self.settings.iter().cloned());
         let mut builder = Adjustments::builder();
         for (key, value) in &settings {
