@@ -109,7 +109,7 @@ pub struct Adjustments {
     pub sockets: Vec<PreboundSocket>,
     /// Worker threads.
     pub threads: usize,
-// ANCHOR_END: adjustments_head
+    // ANCHOR_END: adjustments_head
     /// The peer allowed to send proxy headers.
     pub trusted_proxy: Option<String>,
     /// How many proxies in a chain are trusted.

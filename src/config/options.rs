@@ -58,7 +58,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         default: "8080",
         help: "TCP port to listen on (0 picks a free one). Not with listen, unix_socket or sockets.",
     },
-// ANCHOR_END: options_start
+    // ANCHOR_END: options_start
     OptionSpec {
         name: "listen",
         kind: Kind::List,

@@ -148,8 +148,8 @@ impl CommandLine {
                 .filter(|entry| !replaced_by_flag(&entry.key))
                 .map(|entry| (entry.key, entry.value))
                 .collect();
-        }
             // ANCHOR_END: file_then_flags
+        }
         settings.extend(self.settings.iter().cloned());
         let mut builder = Adjustments::builder();
         for (key, value) in &settings {
