@@ -80,6 +80,7 @@ fn main() -> ExitCode {
     }
 }
 
+// ANCHOR: read_command_line
 /// The settings' flags, checked, and whether `--access-log` was given. A
 /// program with no flags of its own needs only
 /// `Adjustments::builder().args(std::env::args().skip(1))?.build()?`.
@@ -101,4 +102,5 @@ fn read_command_line() -> Result<(Adjustments, bool), ConfigError> {
     }
     Ok((builder.build()?, access_log))
 }
+// ANCHOR_END: read_command_line
 // ANCHOR_END: main

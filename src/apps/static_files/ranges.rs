@@ -47,6 +47,7 @@ pub enum ByteRange {
 /// assert_eq!(parse_range("bytes=0-1,5-6", 100), ByteRange::Whole);
 /// assert_eq!(parse_range("lines=1-2", 100), ByteRange::Whole);
 /// ```
+// ANCHOR: parse_range_suffix
 pub fn parse_range(header: &str, length: u64) -> ByteRange {
     let Some((unit, set)) = header.trim().split_once('=') else {
         return ByteRange::Whole;
@@ -70,6 +71,7 @@ pub fn parse_range(header: &str, length: u64) -> ByteRange {
                 }
             }
         }
+// ANCHOR_END: parse_range_suffix
         // `a-`: from a to the end.
         (Some(start), None) if last.is_empty() => {
             if start >= length {
