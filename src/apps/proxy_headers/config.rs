@@ -140,6 +140,7 @@ impl ProxyConfig {
     /// // X-Forwarded-For was not trusted: removed.
     /// assert_eq!(environ.get("HTTP_X_FORWARDED_FOR"), None);
     /// ```
+    // ANCHOR: apply_fn
     pub fn apply(
         &self,
         environ: &mut Environ,
@@ -170,6 +171,7 @@ impl ProxyConfig {
         }
         Ok(())
     }
+    // ANCHOR_END: apply_fn
     // ANCHOR_END: apply
 
     /// Whether `header` is read from a trusted peer: with `Forwarded`

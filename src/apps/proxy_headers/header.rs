@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 
 // ANCHOR: proxy_header
+// ANCHOR: proxy_header_enum
 /// One of the six headers a proxy uses to describe the client's request.
 ///
 /// ```
@@ -28,6 +29,7 @@ pub enum ProxyHeader {
     /// `X-Forwarded-Proto`: `http` or `https`, as the client connected.
     XForwardedProto,
 }
+// ANCHOR_END: proxy_header_enum
 
 impl ProxyHeader {
     /// All six, in the order their names sort (the order of the log line).

@@ -157,6 +157,7 @@ impl<A: Application> ProxyHeaders<A> {
     }
 }
 
+// ANCHOR: middleware_call
 impl<A: Application> Application for ProxyHeaders<A> {
     fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
         match self.config.apply(environ, &self.logger) {
@@ -188,6 +189,7 @@ fn bad_request(
     )?;
     Ok(Body::from(body))
 }
+// ANCHOR_END: middleware_call
 // ANCHOR_END: middleware
 
 /// A trusted proxy header whose value cannot be understood.

@@ -33,6 +33,7 @@ impl std::error::Error for InvalidQuoting {}
 /// assert!(undquote(r#""unterminated"#).is_err());
 /// assert!(undquote(r#""two" "strings""#).is_err());
 /// ```
+// ANCHOR: undquote_fn
 pub fn undquote(value: &str) -> Result<String, InvalidQuoting> {
     let starts = value.starts_with('"');
     let ends = value.ends_with('"');
@@ -60,6 +61,7 @@ pub fn undquote(value: &str) -> Result<String, InvalidQuoting> {
     }
     Ok(unquoted)
 }
+// ANCHOR_END: undquote_fn
 
 /// qdtext: HTAB, SP, VCHAR except `"` and `\`, obs-text (latin-1's upper half).
 fn is_qdtext(c: char) -> bool {

@@ -171,7 +171,7 @@ impl StaticFiles {
         if !resolved.starts_with(&self.root) {
             return Err(Refusal::NotFound); // a symlink out of the root
         }
-    // ANCHOR_END: resolve_checks
+        // ANCHOR_END: resolve_checks
         let metadata = std::fs::metadata(&resolved).map_err(|_| Refusal::NotFound)?;
         if metadata.is_dir() {
             if !path_info.ends_with('/') {

@@ -71,7 +71,7 @@ pub fn parse_range(header: &str, length: u64) -> ByteRange {
                 }
             }
         }
-// ANCHOR_END: parse_range_suffix
+        // ANCHOR_END: parse_range_suffix
         // `a-`: from a to the end.
         (Some(start), None) if last.is_empty() => {
             if start >= length {
