@@ -92,6 +92,7 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
 
+    # ANCHOR: nginx_upstreams
     upstream waitress_tcp {{
         server {tcp_upstream};
         keepalive 4;
@@ -116,6 +117,7 @@ http {{
         location /tcp/ {{ proxy_bind 127.0.0.5; proxy_pass http://waitress_tcp/; }}
         location /unix/ {{ proxy_pass http://waitress_unix/; }}
     }}
+    # ANCHOR_END: nginx_upstreams
 }}
 "#
     )
