@@ -49,7 +49,6 @@ impl Application for Greeter {
 }
 // ANCHOR_END: app
 
-// ANCHOR: main
 fn main() -> ExitCode {
     let (adjustments, access_log) = match read_command_line() {
         Ok(read) => read,
@@ -103,4 +102,3 @@ fn read_command_line() -> Result<(Adjustments, bool), ConfigError> {
     Ok((builder.build()?, access_log))
 }
 // ANCHOR_END: read_command_line
-// ANCHOR_END: main

@@ -71,7 +71,6 @@ impl Drop for Nginx {
     }
 }
 
-// ANCHOR: nginx_conf
 /// The configuration: one nginx process, everything under `prefix`.
 fn nginx_conf(prefix: &Path, port: u16, tcp_upstream: SocketAddr, unix_upstream: &Path) -> String {
     let prefix = prefix.display();
@@ -122,7 +121,6 @@ http {{
 "#
     )
 }
-// ANCHOR_END: nginx_conf
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -9,7 +9,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-// ANCHOR: log_file
 /// A file opened for appending (created if missing), shared by its clones,
 /// that [`reopen`](LogFile::reopen) points at whatever file now has its
 /// path. Give one clone to [`AccessLog`](super::access_log::AccessLog) and
@@ -81,7 +80,6 @@ impl LogFile {
     }
     // ANCHOR_END: log_file_reopen
 }
-// ANCHOR_END: log_file
 
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()

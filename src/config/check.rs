@@ -48,7 +48,6 @@ fn error_key(error: &ConfigError) -> Option<&str> {
 }
 
 impl AdjustmentsBuilder {
-    // ANCHOR: build
     /// Parses and checks every setting, resolves the listen addresses, and
     /// returns the adjustments or the first problem found.
     pub fn build(self) -> Result<Adjustments, ConfigError> {
@@ -316,5 +315,4 @@ impl AdjustmentsBuilder {
             warnings,
         })
     }
-    // ANCHOR_END: build
 }

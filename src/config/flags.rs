@@ -69,7 +69,6 @@ impl Arg {
     }
 }
 
-// ANCHOR: flags
 /// Reads a command line one [`Arg`] at a time (see the module's example).
 #[derive(Debug)]
 pub struct Flags<I> {
@@ -167,7 +166,6 @@ impl<I: Iterator<Item = String>> Flags<I> {
         self.inline.take()
     }
 }
-// ANCHOR_END: flags
 
 fn usage(message: String) -> ConfigError {
     ConfigError::Usage { message }

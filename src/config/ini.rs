@@ -53,7 +53,6 @@ fn syntax(line: usize, message: impl Into<String>) -> ConfigError {
     }
 }
 
-// ANCHOR: parse_ini
 /// Reads the settings of the `[server:NAME]` section of an ini file, as
 /// PasteDeploy reads it: `key = value` (or `key: value`) lines, `#` and `;`
 /// comment lines, indented continuation lines (a multi-line `listen`),
@@ -149,7 +148,6 @@ pub fn parse_ini(text: &str, path: &Path, name: &str) -> Result<Vec<IniSetting>,
     }
     Ok(settings)
 }
-// ANCHOR_END: parse_ini
 
 // ANCHOR: read_sections
 /// Splits the file into sections of `key = value` entries, as

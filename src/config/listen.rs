@@ -17,7 +17,6 @@ pub(super) fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
-// ANCHOR: resolve_listen
 /// Resolves `listen` entries to socket addresses: `HOST:PORT`, `[V6]:PORT`,
 /// `*:PORT` (every enabled family) or `HOST` (with `default_port`), keeping
 /// only enabled families and dropping duplicates.
@@ -82,7 +81,6 @@ pub(super) fn resolve_listen(
     }
     Ok(addresses)
 }
-// ANCHOR_END: resolve_listen
 
 /// Whether an entry added nothing only because its addresses were already
 /// listed (`--listen=127.0.0.1:80 --listen=127.0.0.1:80`), which is fine.

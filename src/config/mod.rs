@@ -80,7 +80,6 @@ pub enum PreboundSocket {
     Fd(i32),
 }
 
-// ANCHOR: adjustments
 // ANCHOR: adjustments_head
 /// Every setting, parsed and checked. Build it with [`Adjustments::builder`],
 /// or take [`Adjustments::default`].
@@ -189,4 +188,3 @@ pub struct Adjustments {
     /// server to log when it starts.
     pub warnings: Vec<String>,
 }
-// ANCHOR_END: adjustments

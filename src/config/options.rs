@@ -42,7 +42,6 @@ impl OptionSpec {
     }
 }
 
-// ANCHOR: options
 // ANCHOR: options_start
 /// Every setting, in the order `waitress-serve --help` lists them.
 pub const OPTIONS: &[OptionSpec] = &[
@@ -270,7 +269,6 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "SERVER_NAME of every request (the Host header is HTTP_HOST).",
     },
 ];
-// ANCHOR_END: options
 
 /// The proxy headers `trusted_proxy_headers` may name.
 pub const KNOWN_PROXY_HEADERS: [&str; 6] = [

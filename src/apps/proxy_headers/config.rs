@@ -113,7 +113,6 @@ impl ProxyConfig {
             .is_some_and(|trusted| trusted == "*" || trusted == peer)
     }
 
-    // ANCHOR: apply
     /// Applies the proxy headers to an environ: what the middleware does
     /// before it calls the application. Warnings go to `logger`.
     ///
@@ -172,7 +171,6 @@ impl ProxyConfig {
         Ok(())
     }
     // ANCHOR_END: apply_fn
-    // ANCHOR_END: apply
 
     /// Whether `header` is read from a trusted peer: with `Forwarded`
     /// trusted, only `Forwarded` is.

@@ -14,7 +14,6 @@ use super::{LOG_TARGET, MalformedProxyHeader, undquote};
 use crate::gateway::Environ;
 use crate::logging::Logger;
 
-// ANCHOR: facts
 /// What the trusted headers say about the client's request; empty means
 /// "not said". `client` is an address with an optional port.
 pub(super) struct ClientFacts {
@@ -111,9 +110,7 @@ impl ClientFacts {
         Ok(())
     }
 }
-// ANCHOR_END: facts
 
-// ANCHOR: x_forwarded
 /// Reads the `X-Forwarded-*` headers that `reads` accepts, rewriting the
 /// list headers to their trusted hops.
 // ANCHOR: read_x_forwarded
@@ -186,9 +183,7 @@ fn read_single(environ: &Environ, header: ProxyHeader) -> Result<String, Malform
     }
     Ok(unquoted)
 }
-// ANCHOR_END: x_forwarded
 
-// ANCHOR: forwarded
 /// One element of `Forwarded`: what one proxy said.
 #[derive(Default)]
 struct ForwardedElement {
@@ -282,4 +277,3 @@ fn parse_forwarded_element(element: &str, logger: &Logger) -> Result<ForwardedEl
     Ok(parsed)
 }
 // ANCHOR_END: forwarded_element
-// ANCHOR_END: forwarded

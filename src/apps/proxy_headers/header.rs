@@ -2,7 +2,6 @@
 //! setting lists, and what the readers of `forwarded.rs` look for.
 #![forbid(unsafe_code)]
 
-// ANCHOR: proxy_header
 // ANCHOR: proxy_header_enum
 /// One of the six headers a proxy uses to describe the client's request.
 ///
@@ -74,4 +73,3 @@ impl ProxyHeader {
             .find(|header| header.name().eq_ignore_ascii_case(name.trim()))
     }
 }
-// ANCHOR_END: proxy_header

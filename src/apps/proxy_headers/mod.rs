@@ -95,7 +95,6 @@ pub fn is_needed(adj: &Adjustments) -> bool {
     adj.trusted_proxy.is_some() || adj.clear_untrusted_proxy_headers
 }
 
-// ANCHOR: middleware
 /// The middleware: applies [`ProxyConfig`] to every request, then calls the
 /// inner application, or answers `400 Bad Request` itself when a trusted
 /// header is malformed.
@@ -190,7 +189,6 @@ fn bad_request(
     Ok(Body::from(body))
 }
 // ANCHOR_END: middleware_call
-// ANCHOR_END: middleware
 
 /// A trusted proxy header whose value cannot be understood.
 ///

@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-// ANCHOR: undquote
 /// A value that starts or ends with `"` but is not one valid quoted-string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidQuoting;
@@ -72,7 +71,6 @@ fn is_qdtext(c: char) -> bool {
 fn is_quoted_pair_char(c: char) -> bool {
     matches!(c, '\t' | ' '..='~' | '\u{80}'..='\u{ff}')
 }
-// ANCHOR_END: undquote
 
 #[cfg(test)]
 mod tests {

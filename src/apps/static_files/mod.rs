@@ -143,7 +143,6 @@ impl StaticFiles {
         &self.root
     }
 
-    // ANCHOR: resolve
     // ANCHOR: resolve_checks
     /// Maps a decoded `PATH_INFO` to a file under the root, or refuses it.
     ///
@@ -190,7 +189,6 @@ impl StaticFiles {
         }
         Ok(Resolved::File(resolved))
     }
-    // ANCHOR_END: resolve
 
     fn serve_file(
         &self,
@@ -210,7 +208,6 @@ impl StaticFiles {
             ("Accept-Ranges", "bytes"),
             ("X-Content-Type-Options", "nosniff"),
         ]);
-        // ANCHOR: conditional
         // The validators and Cache-Control: kept in a 304 (RFC 9110 §15.4.5).
         let etag = modified.map(|time| weak_etag(length, seconds_since_epoch(time)));
         if let Some(etag) = &etag {
@@ -254,7 +251,6 @@ impl StaticFiles {
             Some(header) if range_applies => parse_range(header, length),
             _ => ByteRange::Whole,
         };
-        // ANCHOR_END: conditional
         match range {
             ByteRange::Whole => {
                 response_headers.push(("Content-Length".to_string(), length.to_string()));

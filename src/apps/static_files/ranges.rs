@@ -32,7 +32,6 @@ pub enum ByteRange {
     Unsatisfiable,
 }
 
-// ANCHOR: parse_range
 /// Reads a `Range` header for a file of `length` bytes.
 ///
 /// Only one range is served; several (`bytes=0-1,5-6`) give the whole file,
@@ -97,7 +96,6 @@ pub fn parse_range(header: &str, length: u64) -> ByteRange {
         _ => ByteRange::Whole,
     }
 }
-// ANCHOR_END: parse_range
 
 /// A decimal number of ASCII digits; one too large for `u64` saturates,
 /// which makes it "past the end" rather than "malformed".

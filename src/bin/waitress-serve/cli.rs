@@ -103,7 +103,6 @@ impl AppChoice {
 // ANCHOR_END: app_choice
 
 impl CommandLine {
-    // ANCHOR: adjustments
     /// Reads the configuration file (if any), applies the flags over it, and
     /// checks everything. Errors name the file, flag or key at fault; an
     /// error in the file names its line, and a bad value in the file is an
@@ -157,7 +156,6 @@ impl CommandLine {
         }
         builder.build().map_err(|e| e.to_string())
     }
-    // ANCHOR_END: adjustments
 }
 
 // ANCHOR: parse_args
