@@ -49,7 +49,6 @@ impl Application for Greeter {
 }
 // ANCHOR_END: app
 
-// ANCHOR: main
 fn main() -> ExitCode {
     let (adjustments, access_log) = match read_command_line() {
         Ok(read) => read,
@@ -80,6 +79,7 @@ fn main() -> ExitCode {
     }
 }
 
+// ANCHOR: read_command_line
 /// The settings' flags, checked, and whether `--access-log` was given. A
 /// program with no flags of its own needs only
 /// `Adjustments::builder().args(std::env::args().skip(1))?.build()?`.
@@ -101,4 +101,4 @@ fn read_command_line() -> Result<(Adjustments, bool), ConfigError> {
     }
     Ok((builder.build()?, access_log))
 }
-// ANCHOR_END: main
+// ANCHOR_END: read_command_line

@@ -71,7 +71,6 @@ impl Drop for Nginx {
     }
 }
 
-// ANCHOR: nginx_conf
 /// The configuration: one nginx process, everything under `prefix`.
 fn nginx_conf(prefix: &Path, port: u16, tcp_upstream: SocketAddr, unix_upstream: &Path) -> String {
     let prefix = prefix.display();
@@ -92,6 +91,7 @@ http {{
     uwsgi_temp_path {prefix}/uwsgi;
     scgi_temp_path {prefix}/scgi;
 
+    # ANCHOR: nginx_upstreams
     upstream waitress_tcp {{
         server {tcp_upstream};
         keepalive 4;
@@ -116,11 +116,11 @@ http {{
         location /tcp/ {{ proxy_bind 127.0.0.5; proxy_pass http://waitress_tcp/; }}
         location /unix/ {{ proxy_pass http://waitress_unix/; }}
     }}
+    # ANCHOR_END: nginx_upstreams
 }}
 "#
     )
 }
-// ANCHOR_END: nginx_conf
 
 fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")

@@ -9,7 +9,6 @@ use std::io::{self, Write};
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 
-// ANCHOR: log_file
 /// A file opened for appending (created if missing), shared by its clones,
 /// that [`reopen`](LogFile::reopen) points at whatever file now has its
 /// path. Give one clone to [`AccessLog`](super::access_log::AccessLog) and
@@ -32,6 +31,7 @@ use std::sync::{Arc, Mutex, PoisonError};
 /// # std::fs::remove_dir_all(&dir)?;
 /// # Ok::<(), std::io::Error>(())
 /// ```
+// ANCHOR: log_file_shared
 #[derive(Clone, Debug)]
 pub struct LogFile {
     shared: Arc<Shared>,
@@ -42,6 +42,7 @@ struct Shared {
     path: PathBuf,
     file: Mutex<File>,
 }
+// ANCHOR_END: log_file_shared
 
 impl LogFile {
     /// Opens `path` for appending, creating it if needed. The error names
@@ -62,6 +63,7 @@ impl LogFile {
         &self.shared.path
     }
 
+    // ANCHOR: log_file_reopen
     /// Opens the path again (creating the file if it was moved away) and
     /// writes there from now on, in every clone. If the path cannot be
     /// opened, the error names it and the old file stays in use, so no
@@ -76,8 +78,8 @@ impl LogFile {
         *current = file; // closes the old one
         Ok(())
     }
+    // ANCHOR_END: log_file_reopen
 }
-// ANCHOR_END: log_file
 
 fn open_append(path: &Path) -> io::Result<File> {
     OpenOptions::new()

@@ -48,7 +48,6 @@ fn error_key(error: &ConfigError) -> Option<&str> {
 }
 
 impl AdjustmentsBuilder {
-    // ANCHOR: build
     /// Parses and checks every setting, resolves the listen addresses, and
     /// returns the adjustments or the first problem found.
     pub fn build(self) -> Result<Adjustments, ConfigError> {
@@ -102,6 +101,7 @@ impl AdjustmentsBuilder {
                 "unix_socket may not be set if listen is set",
             ),
         ];
+        // ANCHOR: build_checks
         for (a, b, message) in conflicts {
             if given(a) && given(b) {
                 return Err(ConfigError::conflict(message));
@@ -116,6 +116,7 @@ impl AdjustmentsBuilder {
         };
         let number = |key: &'static str, min: u64| parse_number(key, &text(key), min);
         let boolean = |key: &'static str| parse_bool(key, &text(key));
+        // ANCHOR_END: build_checks
 
         let mut warnings = Vec::new();
         if given("send_bytes") {
@@ -225,6 +226,7 @@ impl AdjustmentsBuilder {
             trusted_proxy_headers.insert("x-forwarded-proto".to_string());
         }
 
+        // ANCHOR: build_scheme
         let url_scheme = text("url_scheme").trim().to_ascii_lowercase();
         if url_scheme != "http" && url_scheme != "https" {
             return Err(ConfigError::invalid(
@@ -244,6 +246,7 @@ impl AdjustmentsBuilder {
                 "expected text without control characters",
             ));
         }
+        // ANCHOR_END: build_scheme
         let backlog = u32::try_from(number("backlog", 0)?)
             .ok()
             .filter(|b| i32::try_from(*b).is_ok())
@@ -312,5 +315,4 @@ impl AdjustmentsBuilder {
             warnings,
         })
     }
-    // ANCHOR_END: build
 }

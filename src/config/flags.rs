@@ -69,7 +69,6 @@ impl Arg {
     }
 }
 
-// ANCHOR: flags
 /// Reads a command line one [`Arg`] at a time (see the module's example).
 #[derive(Debug)]
 pub struct Flags<I> {
@@ -113,6 +112,7 @@ impl<I: Iterator<Item = String>> Flags<I> {
             self.positional_only = true;
             return self.next_arg();
         }
+        // ANCHOR: flags_lookup
         let (flag, inline) = match arg.split_once('=') {
             Some((flag, value)) if arg.starts_with("--") => (flag, Some(value.to_string())),
             _ => (arg.as_str(), None),
@@ -131,6 +131,7 @@ impl<I: Iterator<Item = String>> Flags<I> {
         let Some((spec, negated)) = setting else {
             return Ok(Some(Arg::Flag(self.flag.clone())));
         };
+        // ANCHOR_END: flags_lookup
         let value = if spec.kind == Kind::Boolean {
             if self.inline.take().is_some() {
                 let yes = spec.flag();
@@ -165,7 +166,6 @@ impl<I: Iterator<Item = String>> Flags<I> {
         self.inline.take()
     }
 }
-// ANCHOR_END: flags
 
 fn usage(message: String) -> ConfigError {
     ConfigError::Usage { message }

@@ -53,7 +53,6 @@ fn syntax(line: usize, message: impl Into<String>) -> ConfigError {
     }
 }
 
-// ANCHOR: parse_ini
 /// Reads the settings of the `[server:NAME]` section of an ini file, as
 /// PasteDeploy reads it: `key = value` (or `key: value`) lines, `#` and `;`
 /// comment lines, indented continuation lines (a multi-line `listen`),
@@ -117,6 +116,7 @@ pub fn parse_ini(text: &str, path: &Path, name: &str) -> Result<Vec<IniSetting>,
             }
             continue;
         }
+        // ANCHOR: parse_ini_entries
         let (key, value) = if let Some(key) = entry.key.strip_prefix("get ") {
             let global = entry.value.trim().to_ascii_lowercase();
             let source = default
@@ -144,10 +144,10 @@ pub fn parse_ini(text: &str, path: &Path, name: &str) -> Result<Vec<IniSetting>,
             return Err(syntax(line, format!("unknown adjustment {key:?}")));
         }
         settings.push(IniSetting { key, value, line });
+        // ANCHOR_END: parse_ini_entries
     }
     Ok(settings)
 }
-// ANCHOR_END: parse_ini
 
 // ANCHOR: read_sections
 /// Splits the file into sections of `key = value` entries, as

@@ -17,7 +17,6 @@ pub(super) fn join_host_port(host: &str, port: u16) -> String {
     }
 }
 
-// ANCHOR: resolve_listen
 /// Resolves `listen` entries to socket addresses: `HOST:PORT`, `[V6]:PORT`,
 /// `*:PORT` (every enabled family) or `HOST` (with `default_port`), keeping
 /// only enabled families and dropping duplicates.
@@ -32,6 +31,7 @@ pub(super) fn resolve_listen(
         let invalid = |expected: &str| ConfigError::invalid("listen", entry, expected);
         // `[::1]` and `::1` alone have colons but no port: the colon found
         // last belongs to the address.
+        // ANCHOR: resolve_listen_port
         let port_follows = |host: &str, port: &str| {
             let bare_ipv6 = host.contains(':') && !host.starts_with('[');
             !port.contains(']') && !bare_ipv6
@@ -54,6 +54,7 @@ pub(super) fn resolve_listen(
         if host.is_empty() {
             return Err(invalid("expected HOST:PORT; use *:PORT for every address"));
         }
+        // ANCHOR_END: resolve_listen_port
         let candidates: Vec<SocketAddr> = if host == "*" {
             vec![
                 SocketAddr::from(([0, 0, 0, 0], port)),
@@ -80,7 +81,6 @@ pub(super) fn resolve_listen(
     }
     Ok(addresses)
 }
-// ANCHOR_END: resolve_listen
 
 /// Whether an entry added nothing only because its addresses were already
 /// listed (`--listen=127.0.0.1:80 --listen=127.0.0.1:80`), which is fine.

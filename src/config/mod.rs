@@ -80,7 +80,7 @@ pub enum PreboundSocket {
     Fd(i32),
 }
 
-// ANCHOR: adjustments
+// ANCHOR: adjustments_head
 /// Every setting, parsed and checked. Build it with [`Adjustments::builder`],
 /// or take [`Adjustments::default`].
 ///
@@ -108,6 +108,7 @@ pub struct Adjustments {
     pub sockets: Vec<PreboundSocket>,
     /// Worker threads.
     pub threads: usize,
+    // ANCHOR_END: adjustments_head
     /// The peer allowed to send proxy headers.
     pub trusted_proxy: Option<String>,
     /// How many proxies in a chain are trusted.
@@ -187,4 +188,3 @@ pub struct Adjustments {
     /// server to log when it starts.
     pub warnings: Vec<String>,
 }
-// ANCHOR_END: adjustments

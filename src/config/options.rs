@@ -42,7 +42,7 @@ impl OptionSpec {
     }
 }
 
-// ANCHOR: options
+// ANCHOR: options_start
 /// Every setting, in the order `waitress-serve --help` lists them.
 pub const OPTIONS: &[OptionSpec] = &[
     OptionSpec {
@@ -57,6 +57,7 @@ pub const OPTIONS: &[OptionSpec] = &[
         default: "8080",
         help: "TCP port to listen on (0 picks a free one). Not with listen, unix_socket or sockets.",
     },
+    // ANCHOR_END: options_start
     OptionSpec {
         name: "listen",
         kind: Kind::List,
@@ -268,7 +269,6 @@ pub const OPTIONS: &[OptionSpec] = &[
         help: "SERVER_NAME of every request (the Host header is HTTP_HOST).",
     },
 ];
-// ANCHOR_END: options
 
 /// The proxy headers `trusted_proxy_headers` may name.
 pub const KNOWN_PROXY_HEADERS: [&str; 6] = [

@@ -80,6 +80,7 @@ pub(super) fn bind_listeners(
 ) -> io::Result<Vec<(Listener, ListenAddress)>> {
     let backlog = adjustments.backlog;
     let mut listeners = Vec::new();
+    // ANCHOR: adopt_inherited
     let inherited = sys::listen_fds_from_env()?;
     if !inherited.is_empty() {
         logger.info(
@@ -102,6 +103,7 @@ pub(super) fn bind_listeners(
         };
         listeners.push(listener);
     }
+    // ANCHOR_END: adopt_inherited
     if listeners.is_empty() {
         if let Some(path) = adjustments.unix_socket.clone() {
             listeners.push(Listener::Unix(bind_unix(

@@ -113,7 +113,6 @@ impl ProxyConfig {
             .is_some_and(|trusted| trusted == "*" || trusted == peer)
     }
 
-    // ANCHOR: apply
     /// Applies the proxy headers to an environ: what the middleware does
     /// before it calls the application. Warnings go to `logger`.
     ///
@@ -140,6 +139,7 @@ impl ProxyConfig {
     /// // X-Forwarded-For was not trusted: removed.
     /// assert_eq!(environ.get("HTTP_X_FORWARDED_FOR"), None);
     /// ```
+    // ANCHOR: apply_fn
     pub fn apply(
         &self,
         environ: &mut Environ,
@@ -170,7 +170,7 @@ impl ProxyConfig {
         }
         Ok(())
     }
-    // ANCHOR_END: apply
+    // ANCHOR_END: apply_fn
 
     /// Whether `header` is read from a trusted peer: with `Forwarded`
     /// trusted, only `Forwarded` is.

@@ -14,7 +14,6 @@ use super::{LOG_TARGET, MalformedProxyHeader, undquote};
 use crate::gateway::Environ;
 use crate::logging::Logger;
 
-// ANCHOR: facts
 /// What the trusted headers say about the client's request; empty means
 /// "not said". `client` is an address with an optional port.
 pub(super) struct ClientFacts {
@@ -39,6 +38,7 @@ impl ClientFacts {
         }
     }
 
+    // ANCHOR: apply_proto
     /// Rewrites the environ's view of the request, in Waitress's order:
     /// the scheme (and its default port), the host (whose port wins), the
     /// port, then the client's address.
@@ -62,6 +62,7 @@ impl ClientFacts {
             }
             environ.insert("wsgi.url_scheme", proto);
         }
+        // ANCHOR_END: apply_proto
 
         if !self.host.is_empty() {
             if let (name, Some(host_port)) = split_address(&self.host) {
@@ -109,11 +110,10 @@ impl ClientFacts {
         Ok(())
     }
 }
-// ANCHOR_END: facts
 
-// ANCHOR: x_forwarded
 /// Reads the `X-Forwarded-*` headers that `reads` accepts, rewriting the
 /// list headers to their trusted hops.
+// ANCHOR: read_x_forwarded
 pub(super) fn read_x_forwarded(
     environ: &mut Environ,
     count: usize,
@@ -138,7 +138,9 @@ pub(super) fn read_x_forwarded(
     }
     Ok(facts)
 }
+// ANCHOR_END: read_x_forwarded
 
+// ANCHOR: read_hops
 /// A list header (`X-Forwarded-For`, `-Host`): one value per hop, the
 /// newest last. Each proxy appends the peer it saw, so only the last `count`
 /// hops were written by trusted proxies; anything before them is whatever
@@ -167,6 +169,7 @@ fn read_hops(
     environ.insert(header.environ_key(), trusted_part);
     Ok(Some(oldest_trusted))
 }
+// ANCHOR_END: read_hops
 
 /// A single-value header (`X-Forwarded-Proto`, `-Port`); `""` when absent.
 fn read_single(environ: &Environ, header: ProxyHeader) -> Result<String, MalformedProxyHeader> {
@@ -180,9 +183,7 @@ fn read_single(environ: &Environ, header: ProxyHeader) -> Result<String, Malform
     }
     Ok(unquoted)
 }
-// ANCHOR_END: x_forwarded
 
-// ANCHOR: forwarded
 /// One element of `Forwarded`: what one proxy said.
 #[derive(Default)]
 struct ForwardedElement {
@@ -236,6 +237,7 @@ pub(super) fn read_forwarded(
     Ok(facts)
 }
 
+// ANCHOR: forwarded_element
 /// Parses one element. Like Waitress, each pair is lower-cased whole before
 /// it is split, so host names come out lower-case, and whitespace around
 /// `=` or `;` is an error.
@@ -274,4 +276,4 @@ fn parse_forwarded_element(element: &str, logger: &Logger) -> Result<ForwardedEl
     }
     Ok(parsed)
 }
-// ANCHOR_END: forwarded
+// ANCHOR_END: forwarded_element

@@ -2,7 +2,7 @@
 //! setting lists, and what the readers of `forwarded.rs` look for.
 #![forbid(unsafe_code)]
 
-// ANCHOR: proxy_header
+// ANCHOR: proxy_header_enum
 /// One of the six headers a proxy uses to describe the client's request.
 ///
 /// ```
@@ -28,6 +28,7 @@ pub enum ProxyHeader {
     /// `X-Forwarded-Proto`: `http` or `https`, as the client connected.
     XForwardedProto,
 }
+// ANCHOR_END: proxy_header_enum
 
 impl ProxyHeader {
     /// All six, in the order their names sort (the order of the log line).
@@ -72,4 +73,3 @@ impl ProxyHeader {
             .find(|header| header.name().eq_ignore_ascii_case(name.trim()))
     }
 }
-// ANCHOR_END: proxy_header

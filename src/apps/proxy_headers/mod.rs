@@ -95,7 +95,6 @@ pub fn is_needed(adj: &Adjustments) -> bool {
     adj.trusted_proxy.is_some() || adj.clear_untrusted_proxy_headers
 }
 
-// ANCHOR: middleware
 /// The middleware: applies [`ProxyConfig`] to every request, then calls the
 /// inner application, or answers `400 Bad Request` itself when a trusted
 /// header is malformed.
@@ -157,6 +156,7 @@ impl<A: Application> ProxyHeaders<A> {
     }
 }
 
+// ANCHOR: middleware_call
 impl<A: Application> Application for ProxyHeaders<A> {
     fn call(&self, environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
         match self.config.apply(environ, &self.logger) {
@@ -188,7 +188,7 @@ fn bad_request(
     )?;
     Ok(Body::from(body))
 }
-// ANCHOR_END: middleware
+// ANCHOR_END: middleware_call
 
 /// A trusted proxy header whose value cannot be understood.
 ///

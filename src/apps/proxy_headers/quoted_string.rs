@@ -7,7 +7,6 @@
 
 use std::fmt;
 
-// ANCHOR: undquote
 /// A value that starts or ends with `"` but is not one valid quoted-string.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct InvalidQuoting;
@@ -33,6 +32,7 @@ impl std::error::Error for InvalidQuoting {}
 /// assert!(undquote(r#""unterminated"#).is_err());
 /// assert!(undquote(r#""two" "strings""#).is_err());
 /// ```
+// ANCHOR: undquote_fn
 pub fn undquote(value: &str) -> Result<String, InvalidQuoting> {
     let starts = value.starts_with('"');
     let ends = value.ends_with('"');
@@ -60,6 +60,7 @@ pub fn undquote(value: &str) -> Result<String, InvalidQuoting> {
     }
     Ok(unquoted)
 }
+// ANCHOR_END: undquote_fn
 
 /// qdtext: HTAB, SP, VCHAR except `"` and `\`, obs-text (latin-1's upper half).
 fn is_qdtext(c: char) -> bool {
@@ -70,7 +71,6 @@ fn is_qdtext(c: char) -> bool {
 fn is_quoted_pair_char(c: char) -> bool {
     matches!(c, '\t' | ' '..='~' | '\u{80}'..='\u{ff}')
 }
-// ANCHOR_END: undquote
 
 #[cfg(test)]
 mod tests {

@@ -143,7 +143,7 @@ impl StaticFiles {
         &self.root
     }
 
-    // ANCHOR: resolve
+    // ANCHOR: resolve_checks
     /// Maps a decoded `PATH_INFO` to a file under the root, or refuses it.
     ///
     /// The server has already percent-decoded the path (`%2e%2e` is `..`
@@ -170,6 +170,7 @@ impl StaticFiles {
         if !resolved.starts_with(&self.root) {
             return Err(Refusal::NotFound); // a symlink out of the root
         }
+        // ANCHOR_END: resolve_checks
         let metadata = std::fs::metadata(&resolved).map_err(|_| Refusal::NotFound)?;
         if metadata.is_dir() {
             if !path_info.ends_with('/') {
@@ -188,7 +189,6 @@ impl StaticFiles {
         }
         Ok(Resolved::File(resolved))
     }
-    // ANCHOR_END: resolve
 
     fn serve_file(
         &self,
@@ -208,7 +208,6 @@ impl StaticFiles {
             ("Accept-Ranges", "bytes"),
             ("X-Content-Type-Options", "nosniff"),
         ]);
-        // ANCHOR: conditional
         // The validators and Cache-Control: kept in a 304 (RFC 9110 §15.4.5).
         let etag = modified.map(|time| weak_etag(length, seconds_since_epoch(time)));
         if let Some(etag) = &etag {
@@ -220,6 +219,7 @@ impl StaticFiles {
         if let Some(cache_control) = &self.cache_control {
             response_headers.push(("Cache-Control".to_string(), cache_control.clone()));
         }
+        // ANCHOR: preconditions
         // RFC 9110 §13.2.2: If-None-Match first; when it is present,
         // If-Modified-Since is not looked at. Both before Range, so a 304
         // wins over a 206.
@@ -246,11 +246,11 @@ impl StaticFiles {
             // (RFC 9110 §13.1.5), and a weak one, like ours, never matches.
             Some(date) => modified.is_some() && parse_http_date(date) == modified,
         };
+        // ANCHOR_END: preconditions
         let range = match environ.get("HTTP_RANGE") {
             Some(header) if range_applies => parse_range(header, length),
             _ => ByteRange::Whole,
         };
-        // ANCHOR_END: conditional
         match range {
             ByteRange::Whole => {
                 response_headers.push(("Content-Length".to_string(), length.to_string()));

@@ -32,7 +32,6 @@ pub enum ByteRange {
     Unsatisfiable,
 }
 
-// ANCHOR: parse_range
 /// Reads a `Range` header for a file of `length` bytes.
 ///
 /// Only one range is served; several (`bytes=0-1,5-6`) give the whole file,
@@ -47,6 +46,7 @@ pub enum ByteRange {
 /// assert_eq!(parse_range("bytes=0-1,5-6", 100), ByteRange::Whole);
 /// assert_eq!(parse_range("lines=1-2", 100), ByteRange::Whole);
 /// ```
+// ANCHOR: parse_range_suffix
 pub fn parse_range(header: &str, length: u64) -> ByteRange {
     let Some((unit, set)) = header.trim().split_once('=') else {
         return ByteRange::Whole;
@@ -70,6 +70,7 @@ pub fn parse_range(header: &str, length: u64) -> ByteRange {
                 }
             }
         }
+        // ANCHOR_END: parse_range_suffix
         // `a-`: from a to the end.
         (Some(start), None) if last.is_empty() => {
             if start >= length {
@@ -95,7 +96,6 @@ pub fn parse_range(header: &str, length: u64) -> ByteRange {
         _ => ByteRange::Whole,
     }
 }
-// ANCHOR_END: parse_range
 
 /// A decimal number of ASCII digits; one too large for `u64` saturates,
 /// which makes it "past the end" rather than "malformed".

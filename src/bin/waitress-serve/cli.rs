@@ -103,7 +103,6 @@ impl AppChoice {
 // ANCHOR_END: app_choice
 
 impl CommandLine {
-    // ANCHOR: adjustments
     /// Reads the configuration file (if any), applies the flags over it, and
     /// checks everything. Errors name the file, flag or key at fault; an
     /// error in the file names its line, and a bad value in the file is an
@@ -120,6 +119,7 @@ impl CommandLine {
                 ConfigError::Syntax { line, message } => format!("{file}:{line}: {message}"),
                 other => format!("{file}: {other}"),
             })?;
+            // ANCHOR: file_then_flags
             let flags_give_address = self
                 .settings
                 .iter()
@@ -147,6 +147,7 @@ impl CommandLine {
                 .filter(|entry| !replaced_by_flag(&entry.key))
                 .map(|entry| (entry.key, entry.value))
                 .collect();
+            // ANCHOR_END: file_then_flags
         }
         settings.extend(self.settings.iter().cloned());
         let mut builder = Adjustments::builder();
@@ -155,7 +156,6 @@ impl CommandLine {
         }
         builder.build().map_err(|e| e.to_string())
     }
-    // ANCHOR_END: adjustments
 }
 
 // ANCHOR: parse_args

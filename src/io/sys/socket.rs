@@ -194,6 +194,7 @@ pub fn bind_tcp_listener(
     reuse_port: bool,
 ) -> io::Result<TcpListener> {
     let domain = if address.is_ipv6() { AF_INET6 } else { AF_INET };
+    // ANCHOR: reuse_port_option
     let socket = stream_socket(domain)?;
     setsockopt_int(socket.as_fd(), SOL_SOCKET, SO_REUSEADDR, 1)?;
     if reuse_port {
@@ -205,6 +206,7 @@ pub fn bind_tcp_listener(
             io::Error::new(error.kind(), format!("cannot set SO_REUSEPORT: {error}"))
         })?;
     }
+    // ANCHOR_END: reuse_port_option
     if address.is_ipv6() {
         setsockopt_int(
             socket.as_fd(),
