@@ -20,12 +20,32 @@ use crate::http::parser::Version;
 pub struct ErrorTask {
     error: HttpError,
     version: Version,
+    head: bool,
 }
 
 impl ErrorTask {
     /// A task that answers `error` in `version`.
     pub fn new(error: HttpError, version: Version) -> ErrorTask {
-        ErrorTask { error, version }
+        ErrorTask {
+            error,
+            version,
+            head: false,
+        }
+    }
+
+    /// The same task answering a `HEAD` request: the headers a `GET` would
+    /// get, `Content-Length` included, and no body (RFC 9110 §9.3.2).
+    ///
+    /// ```
+    /// use waitress::http::error::HttpError;
+    /// use waitress::http::parser::Version;
+    /// use waitress::task::ErrorTask;
+    ///
+    /// let task = ErrorTask::new(HttpError::new(500, "boom"), Version::Http11).for_head(true);
+    /// # let _ = task;
+    /// ```
+    pub fn for_head(self, head: bool) -> ErrorTask {
+        ErrorTask { head, ..self }
     }
 
     // ANCHOR: error_task_service
@@ -47,12 +67,13 @@ impl ErrorTask {
             let _ = write!(head, "Server: {ident}\r\n");
         }
         head.push("\r\n");
-        bytes.extend_from_slice(body.as_bytes());
+        let body_bytes = if self.head { 0 } else { body.len() };
+        bytes.extend_from_slice(&body.as_bytes()[..body_bytes]);
         let _ = output.write(&bytes);
         TaskOutcome {
             close: true,
             status: self.error.status,
-            body_bytes: body.len() as u64,
+            body_bytes: body_bytes as u64,
         }
     }
     // ANCHOR_END: error_task_service

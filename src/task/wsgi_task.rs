@@ -269,6 +269,7 @@ fn conclude(writer: ResponseWriter<'_>, result: Result<(), Failure>, path: &str)
         "The server encountered an unexpected internal server error".to_string()
     };
     ErrorTask::new(HttpError::new(500, detail), writer.state.version)
+        .for_head(writer.state.head)
         .service(writer.output, context)
 }
 

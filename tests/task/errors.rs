@@ -43,6 +43,19 @@ fn a_500_answers_in_the_request_version() {
 }
 
 #[test]
+fn a_500_for_head_has_the_length_a_get_would_get_but_no_body() {
+    // RFC 9110 §9.3.2: a server MUST NOT send content in response to HEAD.
+    let app = |_: &mut Environ, _: &mut dyn StartResponse| -> AppResult { Err("boom".into()) };
+    let (get, _, _) = run_with(&app, request("GET", HttpVersion::Http11, false));
+    let (head, outcome, _) = run_with(&app, request("HEAD", HttpVersion::Http11, false));
+    assert_eq!(head.status, 500);
+    assert!(head.body.is_empty(), "{:?}", head.body);
+    assert_eq!(head.header("Content-Length"), get.header("Content-Length"));
+    assert_eq!(outcome.body_bytes, 0);
+    assert!(outcome.close);
+}
+
+#[test]
 fn a_panic_is_a_500_and_the_worker_goes_on() {
     let app =
         |_: &mut Environ, _: &mut dyn StartResponse| -> AppResult { panic!("index out of range") };
