@@ -51,7 +51,6 @@ fn escape(text: &str) -> String {
         .collect()
 }
 
-// ANCHOR: json_task
 /// Answers every request of one connection, on one worker.
 pub struct JsonTask {
     pub stream: TcpStream,
@@ -111,7 +110,6 @@ impl Task for JsonTask {
         }
     }
 }
-// ANCHOR_END: json_task
 
 #[allow(dead_code)]
 fn main() -> io::Result<()> {

@@ -21,7 +21,6 @@ use waitress::apps::access_log::AccessLog;
 use waitress::config::{Adjustments, Arg, ConfigError, Flags, help_text};
 use waitress::gateway::{AppResult, Application, Body, Environ, StartResponse, headers};
 
-// ANCHOR: app
 /// The application: a greeting at `/hello/NAME`, 404 elsewhere. It keeps
 /// state (a greeting word) the way a real application keeps a database pool.
 struct Greeter {
@@ -47,7 +46,6 @@ impl Application for Greeter {
         Ok(Body::from(text))
     }
 }
-// ANCHOR_END: app
 
 fn main() -> ExitCode {
     let (adjustments, access_log) = match read_command_line() {

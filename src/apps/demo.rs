@@ -37,7 +37,6 @@ pub fn hello(environ: &mut Environ, start_response: &mut dyn StartResponse) -> A
 }
 // ANCHOR_END: hello
 
-// ANCHOR: echo
 /// Any method to any path sends the request body back with the request's
 /// `Content-Type`; `GET /environ` lists the environ's string keys, one
 /// `KEY: value` per line.
@@ -76,4 +75,3 @@ pub fn echo(environ: &mut Environ, start_response: &mut dyn StartResponse) -> Ap
     // The body streams from wsgi.input, in memory or spooled to a file.
     Ok(Body::reader(input, 64 * 1024))
 }
-// ANCHOR_END: echo

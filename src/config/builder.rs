@@ -167,7 +167,6 @@ impl AdjustmentsBuilder {
         server_name: &str;
     }
 
-    // ANCHOR: unix_socket
     /// Listen on a Unix domain socket at this path instead of TCP. A `host`,
     /// `port` or `listen` set before is dropped, as the `--unix-socket` flag
     /// drops them: the last address given wins.
@@ -188,7 +187,6 @@ impl AdjustmentsBuilder {
         builder.put("unix_socket", path.to_string());
         builder
     }
-    // ANCHOR_END: unix_socket
 
     /// The Unix socket's permissions, e.g. `0o660`.
     pub fn unix_socket_perms(mut self, perms: u32) -> AdjustmentsBuilder {

@@ -171,7 +171,6 @@ fn usage(message: String) -> ConfigError {
     ConfigError::Usage { message }
 }
 
-// ANCHOR: args
 impl AdjustmentsBuilder {
     /// Applies command-line flags (`--port=9000`, `--threads 8`, `--no-ipv6`,
     /// …) over what is already set, as `waitress-serve` spells them. When the
@@ -225,7 +224,6 @@ impl AdjustmentsBuilder {
         Ok(self)
     }
 }
-// ANCHOR_END: args
 
 /// The settings' part of `--help`: every flag of [`OPTIONS`] with its
 /// default and help, wrapped to fit 80 columns.

@@ -149,7 +149,6 @@ pub fn parse_ini(text: &str, path: &Path, name: &str) -> Result<Vec<IniSetting>,
     Ok(settings)
 }
 
-// ANCHOR: read_sections
 /// Splits the file into sections of `key = value` entries, as
 /// `configparser` does: keys lower case, continuation lines joined with
 /// `\n`, a key or section given twice an error.
@@ -207,7 +206,6 @@ fn read_sections(text: &str) -> Result<Vec<Section>, ConfigError> {
     }
     Ok(sections)
 }
-// ANCHOR_END: read_sections
 
 /// The `[server:NAME]` section (or `[server]` for `main`); exactly one.
 fn choose_section<'a>(sections: &'a [Section], name: &str) -> Result<&'a Section, ConfigError> {

@@ -134,7 +134,6 @@ pub fn reason_phrase(status: u16) -> &'static str {
     }
 }
 
-// ANCHOR: parse_error
 /// Why a request was refused, with the status that says so.
 ///
 /// ```
@@ -309,7 +308,6 @@ impl From<io::Error> for ParseError {
         ParseError::BodyStorage(error.to_string())
     }
 }
-// ANCHOR_END: parse_error
 
 #[cfg(test)]
 mod tests {

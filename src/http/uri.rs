@@ -73,7 +73,6 @@ pub fn absolute_authority(target: &str) -> Option<&str> {
     Some(&after_scheme[..end])
 }
 
-// ANCHOR: authority
 /// An authority checked by [`parse_authority`].
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct Authority<'a> {
@@ -167,7 +166,6 @@ pub fn parse_authority(authority: &str) -> Result<Authority<'_>, AuthorityError>
     })
 }
 // ANCHOR_END: parse_authority
-// ANCHOR_END: authority
 
 /// Checks a reg-name (`unreserved / pct-encoded / sub-delims`) up to the
 /// first `:`; returns where it ends.

@@ -551,7 +551,6 @@ fn timeout_response(version: Version, context: &TaskContext) -> Vec<u8> {
     response
 }
 
-// ANCHOR: log_storage_failure
 /// Logs why a request body could not be stored, which the client only sees
 /// as a 500: the operator needs the cause and where the file was to go.
 fn log_storage_failure(server: &ServerContext, info: &ConnectionInfo, cause: &str) {
@@ -564,4 +563,3 @@ fn log_storage_failure(server: &ServerContext, info: &ConnectionInfo, cause: &st
         ),
     );
 }
-// ANCHOR_END: log_storage_failure

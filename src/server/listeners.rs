@@ -72,7 +72,6 @@ pub(super) fn accept_one(
     }
 }
 
-// ANCHOR: bind_listeners
 /// Binds (or adopts) every listening socket the adjustments ask for.
 pub(super) fn bind_listeners(
     adjustments: &mut Adjustments,
@@ -154,7 +153,6 @@ pub(super) fn bind_listeners(
     }
     Ok(bound)
 }
-// ANCHOR_END: bind_listeners
 
 // ANCHOR: bind_unix
 /// Binds a Unix domain socket, replacing a stale socket file but never a

@@ -53,7 +53,6 @@ fn stage2_serves_many_clients_at_once() {
     }
 }
 
-// ANCHOR: exercise_head
 #[test]
 #[ignore = "exercise: chapter 1"]
 fn ch1_head_answers_without_a_body() {
@@ -71,9 +70,7 @@ fn ch1_head_answers_without_a_body() {
     assert_eq!(missing.status_line, "HTTP/1.1 404 Not Found", "{missing:?}");
     assert!(missing.body.is_empty(), "{missing:?}");
 }
-// ANCHOR_END: exercise_head
 
-// ANCHOR: exercise_threads
 #[test]
 #[ignore = "exercise: chapter 2"]
 fn ch2_threads_flag_sets_the_pool_size() {
@@ -84,7 +81,6 @@ fn ch2_threads_flag_sets_the_pool_size() {
     let eight = Stage::start(2, &["--threads", "8"]);
     assert!(answered_despite_a_silent_client(&eight, 7));
 }
-// ANCHOR_END: exercise_threads
 
 #[test]
 fn the_stage_checker_passes_stage_1() {

@@ -352,7 +352,6 @@ fn the_stage_checker_passes_stage_4() {
     assert_checker_passes(4);
 }
 
-// ANCHOR: exercise_405
 #[test]
 #[ignore = "exercise: chapter 3"]
 fn ch3_wrong_method_on_a_known_path_gets_405_with_allow() {
@@ -375,9 +374,7 @@ fn ch3_wrong_method_on_a_known_path_gets_405_with_allow() {
         b"Not Found\n",
     );
 }
-// ANCHOR_END: exercise_405
 
-// ANCHOR: exercise_continue
 #[test]
 #[ignore = "exercise: chapter 3"]
 fn ch3_expect_100_continue_gets_an_interim_response() {
@@ -394,9 +391,7 @@ fn ch3_expect_100_continue_gets_an_interim_response() {
     // Without the expectation, no interim response.
     assert_kept(&conn.send(&echo("again")).next(), "200 OK", b"again");
 }
-// ANCHOR_END: exercise_continue
 
-// ANCHOR: exercise_stream
 #[test]
 #[ignore = "exercise: chapter 4"]
 fn ch4_stream_answers_with_a_chunked_body() {
@@ -418,9 +413,7 @@ fn ch4_stream_answers_with_a_chunked_body() {
         "4\r\none\n\r\n4\r\ntwo\n\r\n6\r\nthree\n\r\n0\r\n\r\n"
     );
 }
-// ANCHOR_END: exercise_stream
 
-// ANCHOR: exercise_idle
 #[test]
 #[ignore = "exercise: chapter 4"]
 fn ch4_an_idle_connection_is_closed_after_a_second() {
@@ -440,4 +433,3 @@ fn ch4_an_idle_connection_is_closed_after_a_second() {
     );
     assert!(waited < Duration::from_secs(3), "closed after {waited:?}");
 }
-// ANCHOR_END: exercise_idle

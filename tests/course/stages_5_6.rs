@@ -311,7 +311,6 @@ fn probe_answered(stage: &Stage) -> bool {
     probe.read(&mut [0; 1]).is_ok_and(|n| n > 0)
 }
 
-// ANCHOR: exercise_idle
 #[test]
 #[ignore = "exercise: chapter 5"]
 fn ch5_1_idle_connections_are_closed() {
@@ -331,9 +330,7 @@ fn ch5_1_idle_connections_are_closed() {
     assert!(closed_within(kept.get_mut(), Duration::from_secs(2)));
     assert!(!closed_within(busy.get_mut(), Duration::from_millis(100)));
 }
-// ANCHOR_END: exercise_idle
 
-// ANCHOR: exercise_max
 #[test]
 #[ignore = "exercise: chapter 5"]
 fn ch5_2_max_connections_flag_limits_the_connections() {
@@ -347,9 +344,7 @@ fn ch5_2_max_connections_flag_limits_the_connections() {
     assert!(probe_answered(&stage), "one closed: the next is accepted");
     drop(second);
 }
-// ANCHOR_END: exercise_max
 
-// ANCHOR: exercise_decode
 #[test]
 #[ignore = "exercise: chapter 6"]
 fn ch6_1_hello_decodes_the_name() {
@@ -375,9 +370,7 @@ fn ch6_1_hello_decodes_the_name() {
     // A bad escape is kept as it is, not an error.
     assert_eq!(get("/hello?name=%zz").body, b"Hello, %zz!");
 }
-// ANCHOR_END: exercise_decode
 
-// ANCHOR: exercise_length
 #[test]
 #[ignore = "exercise: chapter 6"]
 fn ch6_2_a_wrong_content_length_is_a_500() {
@@ -394,7 +387,6 @@ fn ch6_2_a_wrong_content_length_is_a_500() {
     send(&mut connection, HELLO_CLOSE);
     assert_hello(&read_one(&mut connection));
 }
-// ANCHOR_END: exercise_length
 
 #[test]
 fn the_stage_checker_passes_stage_5() {

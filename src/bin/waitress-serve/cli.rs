@@ -158,7 +158,6 @@ impl CommandLine {
     }
 }
 
-// ANCHOR: parse_args
 /// Parses the arguments after the program name. The settings' flags come
 /// from [`Flags`]; every other flag is one of this binary's, or a mistake.
 pub fn parse_args<I>(args: I) -> Result<Command, ConfigError>
@@ -231,7 +230,6 @@ where
     }
     Ok(Command::Serve(cmdline))
 }
-// ANCHOR_END: parse_args
 
 /// `--flag=value: why`, for a value this binary's own flag cannot use.
 fn usage(flag: &str, value: &str, error: impl std::fmt::Display) -> ConfigError {

@@ -185,7 +185,6 @@ fn sockaddr_in6(address: SocketAddrV6) -> SockaddrIn6 {
 /// `SO_REUSEPORT` ([`REUSE_PORT_SUPPORTED`] is false) that is an
 /// `Unsupported` error; a kernel that refuses the option (Linux before
 /// 3.9) gives its own error, prefixed with what was being done.
-// ANCHOR: bind
 // ANCHOR: bind_options
 pub fn bind_tcp_listener(
     address: SocketAddr,
@@ -234,7 +233,6 @@ pub fn bind_tcp_listener(
     set_listen_backlog(&socket, backlog)?;
     Ok(TcpListener::from(socket))
 }
-// ANCHOR_END: bind
 
 #[cfg(test)]
 mod tests {

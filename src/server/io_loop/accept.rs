@@ -22,7 +22,6 @@ const ACCEPT_BACKOFF_MIN: Duration = Duration::from_millis(10);
 const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 
 impl IoLoop {
-    // ANCHOR: update_listeners
     /// Registers the listeners for `POLLIN` while the server accepts, unless
     /// `accept` is resting after a failure, or the server is at the
     /// connection limit with no connection that could make room: then new
@@ -73,7 +72,6 @@ impl IoLoop {
         }
         Ok(())
     }
-    // ANCHOR_END: update_listeners
 
     // ANCHOR: accept
     /// Accepts what the listener has, at most a batch per turn so that the
