@@ -1,8 +1,4 @@
-//! The course's application and the writing of responses (stage 3 on).
-//!
-//! `app` is what the server does with a complete request; `serialize`
-//! turns its answer into bytes, adding the framing headers itself so that
-//! the application cannot get them wrong.
+//! The course's application, and the writing of responses (stage 3 on).
 
 use crate::parser::{HttpError, Request};
 
@@ -33,8 +29,7 @@ pub fn app(request: &Request, body: &[u8]) -> Response {
 }
 // ANCHOR_END: app
 
-/// The answer to a request the server refused: `400 Bad Request` with the
-/// body `Bad Request\n`, and so on.
+/// The answer to a request the server refused (body: the reason).
 pub fn error_response(error: &HttpError) -> Response {
     text(error.status, error.reason, &format!("{}\n", error.reason))
 }

@@ -1,9 +1,5 @@
-//! Stage 2's pool, serving keep-alive connections (course stages 3 and 4).
-//!
-//! A worker now serves a connection request after request: it reads bytes
-//! into a buffer, asks the parser and the body decoder what they make of
-//! them, answers, and keeps what is left over (a pipelined request) for
-//! the next turn. Stage 4 reuses this file with its own `body` module.
+//! Stage 2's pool serving keep-alive connections (course stages 3 and 4;
+//! stage 4 reuses this file with its own `body` module).
 
 use std::io::{self, Read, Write};
 use std::net::{Shutdown, TcpListener, TcpStream};
@@ -16,13 +12,10 @@ use crate::body::{BodyDecoder, framing};
 use crate::parser::{HttpError, Status, parse_head};
 use crate::queue::Queue;
 
-/// How many connections are served at the same time (as in stage 2).
-const THREADS: usize = 4;
-
-/// How many accepted connections may wait for a worker (as in stage 2).
+const THREADS: usize = 4; // as in stage 2
 const QUEUE_CAPACITY: usize = 16;
 
-/// Binds `127.0.0.1:--port`, starts the pool and serves forever.
+/// Binds `127.0.0.1:--port`, starts stage 2's pool and serves forever.
 pub fn run(program: &str) {
     let port = port_from_args(program);
     let listener = TcpListener::bind(("127.0.0.1", port)).unwrap_or_else(|error| {
@@ -108,9 +101,8 @@ fn refuse(mut stream: TcpStream, error: &HttpError) -> io::Result<()> {
     close(stream)
 }
 
-/// Closes in two steps (RFC 9112 §9.6): first our side, then, once the
-/// client has seen our end of file, theirs. Closing at once with unread
-/// input would send a reset that can destroy the response in flight.
+/// Closes in two steps (RFC 9112 §9.6): our side, then, once the client
+/// has seen our end of file, theirs (unread input would send a reset).
 fn close(mut stream: TcpStream) -> io::Result<()> {
     stream.shutdown(Shutdown::Write)?;
     stream.set_read_timeout(Some(Duration::from_secs(2)))?;
@@ -128,16 +120,14 @@ fn close(mut stream: TcpStream) -> io::Result<()> {
 
 /// `--port N`, or 8080 when no argument is given.
 fn port_from_args(program: &str) -> u16 {
-    let mut port = 8080;
-    let mut args = std::env::args().skip(1);
-    while let Some(flag) = args.next() {
-        match (flag.as_str(), args.next().map(|value| value.parse())) {
-            ("--port", Some(Ok(value))) => port = value,
-            _ => {
-                eprintln!("usage: {program} [--port N]");
-                std::process::exit(2);
-            }
-        }
-    }
-    port
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let port = match args.as_slice() {
+        [] => Some(8080),
+        [flag, port] if flag == "--port" => port.parse().ok(),
+        _ => None,
+    };
+    port.unwrap_or_else(|| {
+        eprintln!("usage: {program} [--port N]");
+        std::process::exit(2);
+    })
 }

@@ -1,5 +1,4 @@
-//! One connection as the loop sees it: a socket, the bytes read and not
-//! yet parsed, where it is in its request, and the response being written.
+//! One connection as the loop sees it (course stage 5).
 
 use std::io::{ErrorKind, Read, Write};
 use std::net::TcpStream;
@@ -12,22 +11,19 @@ use crate::poll::{POLLIN, POLLOUT};
 // ANCHOR: connection
 /// Where a connection is in its current request.
 pub enum State {
-    /// Reading a head: `parse_head` says `Partial` until it is all there.
     Head,
-    /// Reading the body of a parsed head.
     Body(Request, BodyDecoder, Vec<u8>),
-    /// The request is with a worker (or waiting for one): parse no further,
-    /// so pipelined requests are answered one at a time, in order.
+    /// The request is with a worker (or waiting for one): parse no further.
     Busy,
 }
 
 /// What the loop knows of one client: a buffer, not a thread.
 pub struct Connection {
     pub stream: TcpStream,
-    pub input: Vec<u8>,
+    pub input: Vec<u8>, // read, not yet parsed
     pub state: State,
-    pub output: Vec<u8>,
-    pub written: usize,
+    pub output: Vec<u8>, // the response being written
+    pub written: usize,  // how much of it
     pub close_when_written: bool,
     pub peer_closed: bool,
     /// Our side is shut: drop what still comes until the client closes.
@@ -37,18 +33,15 @@ pub struct Connection {
 
 impl Connection {
     pub fn new(stream: TcpStream) -> Connection {
-        let (input, output, state) = (Vec::new(), Vec::new(), State::Head);
-        let (written, close_when_written, peer_closed) = (0, false, false);
-        let lingering = false;
         Connection {
             stream,
-            input,
-            state,
-            output,
-            written,
-            close_when_written,
-            peer_closed,
-            lingering,
+            input: Vec::new(),
+            state: State::Head,
+            output: Vec::new(),
+            written: 0,
+            close_when_written: false,
+            peer_closed: false,
+            lingering: false,
         }
     }
 
@@ -71,36 +64,31 @@ impl Connection {
     // ANCHOR: advance
     /// Parses what has arrived as far as it goes; returns a complete request.
     pub fn advance(&mut self, id: usize) -> Result<Option<Job>, HttpError> {
-        loop {
-            match &mut self.state {
-                State::Busy => return Ok(None),
-                State::Head => match parse_head(&self.input)? {
-                    Status::Partial => return Ok(None), // called again on more bytes
-                    Status::Complete((request, length)) => {
-                        self.input.drain(..length);
-                        let decoder = BodyDecoder::new(framing(&request)?);
-                        self.state = State::Body(request, decoder, Vec::new());
-                    }
-                },
-                State::Body(_, decoder, body) => {
-                    let decoded = decoder.decode(&self.input, body)?;
-                    self.input.drain(..decoded.consumed);
-                    if !decoded.done {
-                        return Ok(None);
-                    }
-                    let finished = std::mem::replace(&mut self.state, State::Busy);
-                    let State::Body(request, _, body) = finished else {
-                        unreachable!()
-                    };
-                    return Ok(Some(Job { id, request, body }));
-                }
-            }
+        if let State::Head = self.state {
+            let Status::Complete((request, length)) = parse_head(&self.input)? else {
+                return Ok(None); // called again on more bytes
+            };
+            self.input.drain(..length);
+            let decoder = BodyDecoder::new(framing(&request)?);
+            self.state = State::Body(request, decoder, Vec::new());
         }
+        let State::Body(_, decoder, body) = &mut self.state else {
+            return Ok(None); // Busy: the request is with a worker
+        };
+        let decoded = decoder.decode(&self.input, body)?;
+        self.input.drain(..decoded.consumed);
+        if !decoded.done {
+            return Ok(None);
+        }
+        let State::Body(request, _, body) = std::mem::replace(&mut self.state, State::Busy) else {
+            unreachable!()
+        };
+        Ok(Some(Job { id, request, body }))
     }
     // ANCHOR_END: advance
 
-    /// Reads once (level-triggered: `poll` says so again if there is more);
-    /// false on a broken connection.
+    /// Reads once (`poll` says so again if there is more); false on a
+    /// broken connection.
     pub fn read(&mut self) -> bool {
         let mut chunk = [0; 16 * 1024];
         match self.stream.read(&mut chunk) {

@@ -1,6 +1,5 @@
-//! The I/O thread: one `poll(2)` loop that owns every socket. It accepts,
-//! reads, parses and writes, and never waits for anything but `poll`; the
-//! workers only run the handler, and hand the bytes back through a channel.
+//! The I/O thread: one `poll(2)` loop that owns every socket, and waits
+//! for nothing else; the workers only run the handler (course stage 5).
 
 use std::collections::{HashMap, VecDeque};
 use std::io::{self, ErrorKind, Read, Write};
@@ -16,10 +15,8 @@ use crate::parser::Request;
 use crate::poll::{self, POLLERR, POLLHUP, POLLIN, POLLOUT, PollFd};
 use crate::queue::Queue;
 
-/// How many requests may wait for a worker, as in stage 2.
-const QUEUE_CAPACITY: usize = 16;
-/// How many connections the loop holds; beyond it, it stops accepting.
-const MAX_CONNECTIONS: usize = 1000;
+const QUEUE_CAPACITY: usize = 16; // requests waiting for a worker, as in stage 2
+const MAX_CONNECTIONS: usize = 1000; // beyond it, the loop stops accepting
 
 // ANCHOR: handler
 /// What a worker does with a complete request: the response's bytes, and
@@ -65,11 +62,8 @@ pub fn serve(listener: TcpListener, handler: Handler, threads: usize) -> io::Res
         let listening = if accepting { POLLIN } else { 0 };
         fds.push(PollFd::new(listener.as_raw_fd(), listening));
         fds.push(PollFd::new(wakeup.as_raw_fd(), POLLIN));
-        for (&id, connection) in &io.connections {
-            fds.push(PollFd::new(
-                connection.stream.as_raw_fd(),
-                connection.interest(),
-            ));
+        for (&id, conn) in &io.connections {
+            fds.push(PollFd::new(conn.stream.as_raw_fd(), conn.interest()));
             ids.push(id);
         }
         poll::wait(&mut fds, None)?; // the only place this thread waits
@@ -113,15 +107,13 @@ fn start_workers(handler: Handler, threads: usize) -> io::Result<Wiring> {
             }
         });
     }
-    let (connections, waiting) = (HashMap::new(), VecDeque::new());
-    let room = threads + QUEUE_CAPACITY;
     let io = IoLoop {
-        connections,
+        connections: HashMap::new(),
         next_id: 0,
         queue,
-        waiting,
+        waiting: VecDeque::new(),
         in_flight: 0,
-        room,
+        room: threads + QUEUE_CAPACITY,
     };
     Ok((wakeup, finished, io))
 }
@@ -170,8 +162,8 @@ impl IoLoop {
     fn deliver(&mut self, id: usize, reply: Reply) {
         self.in_flight -= 1;
         let Some(connection) = self.connections.get_mut(&id) else {
-            return;
-        }; // closed meanwhile
+            return; // closed meanwhile
+        };
         connection.output = reply.bytes;
         connection.close_when_written = !reply.keep_alive;
         connection.state = State::Head;
@@ -212,9 +204,8 @@ impl IoLoop {
     // ANCHOR_END: progress
 
     // ANCHOR: close
-    /// Closes in two steps, as stage 3 does (RFC 9112 §9.6): shut our side,
-    /// drop what the client still sends until it closes, then close. Closing
-    /// with unread input would send a reset that can destroy our response.
+    /// Closes in two steps, as stage 3 does: shut our side, drop what the
+    /// client still sends until it closes, then close.
     fn close(&mut self, id: usize) {
         let Some(connection) = self.connections.get_mut(&id) else {
             return;
@@ -232,13 +223,11 @@ impl IoLoop {
     /// Hands waiting requests to the pool while it has room. The loop is the
     /// only producer and counts replies, so it knows `push` will not block.
     fn dispatch(&mut self) {
-        while self.in_flight < self.room {
-            let Some(job) = self.waiting.pop_front() else {
-                return;
-            };
+        let count = self.waiting.len().min(self.room - self.in_flight);
+        for job in self.waiting.drain(..count) {
             self.queue.push(job);
-            self.in_flight += 1;
         }
+        self.in_flight += count;
     }
     // ANCHOR_END: dispatch
 }

@@ -1,12 +1,5 @@
-//! Course stage 5: nonblocking sockets and one `poll(2)` loop.
-//!
-//! One I/O thread owns every socket: it accepts, reads into a buffer per
-//! connection, parses with stage 3's incremental parser and stage 4's body
-//! decoder, and hands each complete request to stage 2's pool. Workers run
-//! the handler and send the response's bytes back; the loop writes them.
-//! A silent client now costs a buffer, not a thread. Standard library only,
-//! plus one C function, `poll`, declared in `poll.rs`.
-//!
+//! Course stage 5: nonblocking sockets and one `poll(2)` loop that hands
+//! complete requests to stage 2's pool. Standard library only, plus `poll`.
 //! Run it with `cargo run --example course_stage5 -- --port 8080`.
 // `forbid` could not be lifted for `poll.rs`: deny here, allow there only.
 #![deny(unsafe_code)]
@@ -22,7 +15,7 @@ mod chunked;
 mod connection;
 mod io_loop;
 #[path = "../stage3/parser.rs"]
-#[allow(dead_code)] // stage 5 uses the parser's API, not all of its helpers
+#[allow(dead_code)]
 mod parser;
 #[allow(unsafe_code)] // the FFI: every unsafe block there says why it is sound
 mod poll;
@@ -35,8 +28,7 @@ use std::net::TcpListener;
 use io_loop::Reply;
 use parser::Request;
 
-/// How many workers run the handler.
-const THREADS: usize = 4;
+const THREADS: usize = 4; // workers that run the handler
 
 // ANCHOR: main
 fn main() {

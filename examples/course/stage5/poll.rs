@@ -1,24 +1,17 @@
-//! `poll(2)`, the one function of the C library that stage 5 needs and the
-//! standard library does not offer. This is the stage's only `unsafe` code:
-//! a struct laid out like C's `struct pollfd`, the function's declaration,
-//! and one call, with the reasons it is sound.
+//! `poll(2)`, the one C function stage 5 needs and the standard library
+//! does not offer: the stage's only `unsafe` code.
 
 use std::io;
 use std::os::fd::RawFd;
 use std::time::Duration;
 
 // ANCHOR: ffi
-/// Data to read (or a connection to accept, or end of file).
-pub const POLLIN: i16 = 0x001;
-/// Room in the send buffer: a `write` will not block.
-pub const POLLOUT: i16 = 0x004;
-/// An error on the socket; reported even if not asked for.
-pub const POLLERR: i16 = 0x008;
-/// Hang-up; reported even if not asked for.
-pub const POLLHUP: i16 = 0x010;
+pub const POLLIN: i16 = 0x001; // data to read, a connection to accept, or EOF
+pub const POLLOUT: i16 = 0x004; // room in the send buffer
+pub const POLLERR: i16 = 0x008; // an error (reported even if not asked for)
+pub const POLLHUP: i16 = 0x010; // hang-up (reported even if not asked for)
 
-/// One entry of the set: laid out exactly like C's `struct pollfd`, so a
-/// `&mut [PollFd]` can be handed to the kernel as it is.
+/// One entry of the set, laid out exactly like C's `struct pollfd`.
 #[repr(C)]
 #[derive(Clone, Copy)]
 pub struct PollFd {
@@ -28,7 +21,6 @@ pub struct PollFd {
 }
 
 impl PollFd {
-    /// An entry that waits for `events` on `fd`.
     pub fn new(fd: RawFd, events: i16) -> PollFd {
         PollFd {
             fd,
@@ -68,11 +60,8 @@ pub fn wait(fds: &mut [PollFd], timeout: Option<Duration>) -> io::Result<usize> 
             return Ok(ready as usize);
         }
         let error = io::Error::last_os_error();
-        // A signal interrupted the wait (EINTR): nothing happened, wait
-        // again. (A shorter timeout would be more exact; the loop's timeouts
-        // are not precise anyway.)
         if error.kind() != io::ErrorKind::Interrupted {
-            return Err(error);
+            return Err(error); // EINTR (a signal) is not an error: wait again
         }
     }
 }
