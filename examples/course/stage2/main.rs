@@ -72,7 +72,6 @@ fn worker(queue: &Queue<TcpStream>) {
 
 // The request handling below is stage 1's, copied unchanged.
 
-// ANCHOR: handle
 /// Serves one connection: one request, one response, then close.
 fn handle(stream: TcpStream) -> io::Result<()> {
     // `&TcpStream` implements `Read` and `Write`, so we can read through a
@@ -105,9 +104,7 @@ fn handle(stream: TcpStream) -> io::Result<()> {
         _ => respond(&stream, "501 Not Implemented", "Not Implemented\n"),
     }
 }
-// ANCHOR_END: handle
 
-// ANCHOR: parse
 /// Splits `METHOD SP TARGET SP HTTP/1.x CRLF` into the method and the
 /// target, or `None` if the line has any other shape.
 fn parse_request_line(line: &[u8]) -> Option<(String, String)> {
@@ -138,9 +135,7 @@ fn parse_request_line(line: &[u8]) -> Option<(String, String)> {
 
     (is_token(method) && target_ok && version_ok).then(|| (method.to_string(), target.to_string()))
 }
-// ANCHOR_END: parse
 
-// ANCHOR: respond
 /// Writes a complete response and lets the caller close the connection.
 fn respond(mut stream: &TcpStream, status: &str, body: &str) -> io::Result<()> {
     // Content-Length tells the client where the body ends; `Connection:
@@ -158,7 +153,6 @@ fn respond(mut stream: &TcpStream, status: &str, body: &str) -> io::Result<()> {
     stream.write_all(body.as_bytes())?;
     stream.flush()
 }
-// ANCHOR_END: respond
 
 /// `--port N`, or 8080 when no argument is given.
 fn port_from_args() -> u16 {

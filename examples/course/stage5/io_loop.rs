@@ -138,7 +138,6 @@ impl IoLoop {
         }
     }
 
-    // ANCHOR: ready
     /// Acts on what `poll` reported for one connection, then closes it if
     /// it is finished. Only the loop closes sockets, in `close`.
     fn ready(&mut self, id: usize, revents: i16) {
@@ -156,7 +155,6 @@ impl IoLoop {
             self.close(id);
         }
     }
-    // ANCHOR_END: ready
 
     /// A worker's reply: its bytes are written now, or on POLLOUT later.
     fn deliver(&mut self, id: usize, reply: Reply) {
