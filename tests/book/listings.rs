@@ -106,3 +106,44 @@ fn anchored_lines_counts_what_mdbook_shows() {
     assert_eq!(anchored_lines(source, "inner"), Some(1));
     assert_eq!(anchored_lines(source, "missing"), None);
 }
+
+/// Every anchor marked in the code is one the book includes: an anchor no
+/// chapter shows is a listing that was dropped, and its markers are noise.
+#[test]
+fn every_anchor_in_the_code_is_shown_by_the_book() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let book = root.join("book/src");
+    let mut shown = Vec::new();
+    for chapter_path in markdown_files(&book) {
+        let chapter = fs::read_to_string(&chapter_path).unwrap();
+        for (path, selector) in includes(&chapter) {
+            if let Ok(file) = book.join(&path).canonicalize() {
+                shown.push((file, selector.unwrap_or_default()));
+            }
+        }
+    }
+    let mut unshown = Vec::new();
+    for folder in ["src", "examples", "tests"] {
+        for file in super::support::rust_files(&root.join(folder)) {
+            if file.starts_with(root.join("tests/book")) {
+                continue; // the checks' own test strings
+            }
+            let source = fs::read_to_string(&file).unwrap();
+            let file = file.canonicalize().unwrap();
+            for line in source.lines() {
+                let Some((_, name)) = line.split_once("ANCHOR: ") else {
+                    continue;
+                };
+                let name = name.trim();
+                if !shown.iter().any(|(f, a)| *f == file && a == name) {
+                    unshown.push(format!("{}: {name}", file.display()));
+                }
+            }
+        }
+    }
+    assert!(
+        unshown.is_empty(),
+        "anchors no chapter includes (remove their markers):\n{}",
+        unshown.join("\n")
+    );
+}
