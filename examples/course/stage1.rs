@@ -45,7 +45,7 @@ fn main() {
 
 // ANCHOR: handle
 /// Serves one connection: one request, one response, then close.
-fn handle(stream: TcpStream) -> io::Result<()> {
+pub fn handle(stream: TcpStream) -> io::Result<()> {
     // `&TcpStream` implements `Read` and `Write`, so we can read through a
     // buffered, size-limited reader and still write to the same socket.
     let mut reader = BufReader::new((&stream).take(MAX_HEAD));
@@ -132,14 +132,15 @@ fn respond(mut stream: &TcpStream, status: &str, body: &str) -> io::Result<()> {
 // ANCHOR_END: respond
 
 /// `--port N`, or 8080 when no argument is given.
-fn port_from_args() -> u16 {
+pub fn port_from_args() -> u16 {
     let mut port = 8080;
-    let mut args = std::env::args().skip(1);
+    let mut args = std::env::args();
+    let program = args.next().unwrap_or_default();
     while let Some(flag) = args.next() {
         match (flag.as_str(), args.next().map(|value| value.parse())) {
             ("--port", Some(Ok(value))) => port = value,
             _ => {
-                eprintln!("usage: course_stage1 [--port N]");
+                eprintln!("usage: {program} [--port N]");
                 std::process::exit(2);
             }
         }
