@@ -82,6 +82,7 @@ impl std::error::Error for HttpError {}
 /// ```
 /// use waitress::http::error::reason_phrase;
 /// assert_eq!(reason_phrase(413), "Content Too Large");
+/// assert_eq!(reason_phrase(407), "Proxy Authentication Required");
 /// assert_eq!(reason_phrase(299), "");
 /// ```
 pub fn reason_phrase(status: u16) -> &'static str {
@@ -104,10 +105,12 @@ pub fn reason_phrase(status: u16) -> &'static str {
         308 => "Permanent Redirect",
         400 => "Bad Request",
         401 => "Unauthorized",
+        402 => "Payment Required",
         403 => "Forbidden",
         404 => "Not Found",
         405 => "Method Not Allowed",
         406 => "Not Acceptable",
+        407 => "Proxy Authentication Required",
         408 => "Request Timeout",
         409 => "Conflict",
         410 => "Gone",
