@@ -315,7 +315,7 @@ impl TestIndex {
 }
 
 /// Every `cargo test ...` command in a fenced code block, without a leading
-/// `$ ` and without its trailing `# comment`.
+/// `$ ` and without its trailing `# comment`, and every one in inline code.
 fn cargo_test_commands(chapter: &str) -> Vec<String> {
     let mut commands = Vec::new();
     let mut fenced = false;
@@ -326,6 +326,18 @@ fn cargo_test_commands(chapter: &str) -> Vec<String> {
             continue;
         }
         if !fenced {
+            // Inline code in prose: `cargo test --test server`, unless it
+            // names a placeholder (`cargo test FILTER`, `--test task …`).
+            for span in line.split('`').skip(1).step_by(2) {
+                if let Some(rest) = span.strip_prefix("cargo test") {
+                    let placeholder = ["FILTER", "NAME", "…", "..."]
+                        .iter()
+                        .any(|p| rest.contains(p));
+                    if (rest.is_empty() || rest.starts_with(' ')) && !placeholder {
+                        commands.push(rest.trim().to_string());
+                    }
+                }
+            }
             continue;
         }
         let command = trimmed.strip_prefix("$ ").unwrap_or(trimmed);

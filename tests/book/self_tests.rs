@@ -110,3 +110,9 @@ fn the_indentation_checker_notices_an_include_in_a_list_item() {
     let chapter = "1. Write it:\n\n   ```rust\n   {{#include ../a.rs:x}}\n   ```\n\n```rust\n{{#include ../b.rs:y}}\n```\n";
     assert_eq!(indented_includes(chapter), ["   {{#include ../a.rs:x}}"]);
 }
+
+#[test]
+fn inline_cargo_test_commands_are_checked_too() {
+    let chapter = "Run `cargo test --test server` or `cargo test FILTER`.\n\n```sh\ncargo test --lib # all\n```\n";
+    assert_eq!(cargo_test_commands(chapter), ["--test server", "--lib"]);
+}
