@@ -33,6 +33,23 @@ fn stage2_is_not_blocked_by_silent_clients() {
 }
 
 #[test]
+fn stage2_answers_one_request_per_connection_and_no_more() {
+    // The failure that motivates stage 3: a client that sends two requests
+    // on one connection (as HTTP/1.1 allows) gets one answer, then a close.
+    let stage = Stage::start(2, &[]);
+    let two = "GET / HTTP/1.1\r\nHost: x\r\n\r\nGET /other HTTP/1.1\r\nHost: x\r\n\r\n";
+    let response = stage.send(two);
+    assert_answer(&response, "200 OK", "Hello, world!");
+}
+
+#[test]
+fn stage2_is_blocked_once_every_worker_holds_a_silent_client() {
+    // And stage 2's own limit: four silent clients hold its four workers.
+    let stage = Stage::start(2, &[]);
+    assert!(!answered_despite_a_silent_client(&stage, 4));
+}
+
+#[test]
 fn stage2_serves_many_clients_at_once() {
     let stage = Stage::start(2, &[]);
     let clients: Vec<_> = (0..32)
