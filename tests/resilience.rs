@@ -68,6 +68,26 @@ fn a_head_that_trickles_in_for_longer_than_request_header_timeout_gets_408() {
 }
 
 #[test]
+fn the_408_for_a_head_request_has_no_body() {
+    // RFC 9110 §9.3.2: no content in response to HEAD, a 408 included.
+    let server = TestServer::start(hello, |b| b.set("request_header_timeout", "1").unwrap());
+    let stream = server.connect();
+    let mut reader = stream.try_clone().unwrap();
+    trickle(
+        stream,
+        b"HEAD / HTTP/1.1\r\nHost: x\r\nX-Slow: ",
+        Duration::from_millis(100),
+        Duration::from_secs(8),
+    );
+    let mut raw = Vec::new();
+    let _ = reader.read_to_end(&mut raw);
+    let text = String::from_utf8_lossy(&raw);
+    assert!(text.starts_with("HTTP/1.1 408 "), "{text}");
+    assert!(text.ends_with("\r\n\r\n"), "headers only: {text}");
+    assert!(!text.contains("Content-Length: 0\r\n"), "{text}");
+}
+
+#[test]
 fn a_complete_head_followed_by_a_slow_body_is_not_cut_by_the_header_timeout() {
     fn echo_length(environ: &mut Environ, start_response: &mut dyn StartResponse) -> AppResult {
         let mut body = Vec::new();

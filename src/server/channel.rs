@@ -172,6 +172,7 @@ impl Channel {
                     queued.push(Queued::Request(request));
                 }
                 Status::Error { error, version } => {
+                    let head = parser.is_head();
                     self.parser = None;
                     self.head_started = None;
                     // Nothing after a refused request is ever parsed.
@@ -187,7 +188,8 @@ impl Channel {
                                 HttpError::new(500, "The server could not store the request body");
                         }
                     }
-                    queued.push(Queued::Error(answer, version));
+                    let task = ErrorTask::new(answer, version).for_head(head);
+                    queued.push(Queued::Error(task));
                 }
             }
         }
@@ -448,7 +450,7 @@ impl Channel {
         let Some(parser) = self.parser.take() else {
             return Next::Close;
         };
-        let response = timeout_response(parser.response_version(), context);
+        let response = timeout_response(parser.response_version(), parser.is_head(), context);
         if state.output.push_bytes(&response, usize::MAX).is_err() {
             return Next::Close;
         }
@@ -487,7 +489,7 @@ impl Channel {
     /// (best effort: the socket is closed right after).
     pub(super) fn say_goodbye(&self, context: &TaskContext) {
         if let Some(parser) = &self.parser {
-            let response = timeout_response(parser.response_version(), context);
+            let response = timeout_response(parser.response_version(), parser.is_head(), context);
             let _ = self.connection.stream.write(&response);
         }
     }
@@ -541,12 +543,13 @@ impl Channel {
 }
 
 /// The bytes of `408 Request Timeout`.
-fn timeout_response(version: Version, context: &TaskContext) -> Vec<u8> {
+fn timeout_response(version: Version, head: bool, context: &TaskContext) -> Vec<u8> {
     let mut response = Vec::new();
     ErrorTask::new(
         HttpError::new(408, "The client did not send a complete request in time"),
         version,
     )
+    .for_head(head)
     .service(&mut response, context);
     response
 }

@@ -13,7 +13,7 @@ use std::time::Instant;
 use crate::gateway::{ClientDisconnected, RequestInfo};
 use crate::http::parser::Request;
 use crate::pool::Task;
-use crate::task::{ErrorTask, PausedResponse, Progress, ResponseOutput, TaskRequest, WsgiTask};
+use crate::task::{PausedResponse, Progress, ResponseOutput, TaskRequest, WsgiTask};
 
 use crate::task::failure::panic_message;
 
@@ -162,9 +162,9 @@ pub(super) fn serve(job: Job, connection: &Connection, server: &ServerContext) -
             let task_request = task_request(request, &connection.info, server);
             WsgiTask::new(&*server.app, task_request, &server.task_context).start(&mut output, true)
         }
-        Job::Answer(Queued::Error(error, version)) => Progress::Done(
-            ErrorTask::new(error, version).service(&mut output, &server.task_context),
-        ),
+        Job::Answer(Queued::Error(task)) => {
+            Progress::Done(task.service(&mut output, &server.task_context))
+        }
     }
 }
 // ANCHOR_END: serve

@@ -11,11 +11,10 @@ use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 use std::time::Instant;
 
 use crate::gateway::{Application, ClientDisconnected};
-use crate::http::error::HttpError;
-use crate::http::parser::{Limits, Request, Version};
+use crate::http::parser::{Limits, Request};
 use crate::logging::Logger;
 use crate::pool::Dispatcher;
-use crate::task::{PausedResponse, TaskContext};
+use crate::task::{ErrorTask, PausedResponse, TaskContext};
 
 use super::output::Output;
 use super::stream::{ConnectionInfo, Stream};
@@ -45,7 +44,7 @@ pub(super) struct ServerContext {
 /// A complete request waiting for a worker, or the error to answer instead.
 pub(super) enum Queued {
     Request(Request),
-    Error(HttpError, Version),
+    Error(ErrorTask),
 }
 
 /// What the I/O thread and a worker share.

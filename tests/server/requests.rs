@@ -212,3 +212,23 @@ fn the_server_logs_nothing_alarming_for_ordinary_traffic() {
     let log = server.stop().contents();
     assert!(!log.contains("ERROR") && !log.contains("WARNING"), "{log}");
 }
+
+#[test]
+fn an_error_answered_to_a_head_request_has_no_body() {
+    // RFC 9110 §9.3.2: no content in response to HEAD, errors included.
+    let server = TestServer::start(hello, |b| b.max_request_header_size(100));
+    let long = format!(
+        "HEAD / HTTP/1.1\r\nHost: x\r\nX: {}\r\n\r\n",
+        "a".repeat(200)
+    );
+    let head = server.exchange(long.as_bytes());
+    let get = server.exchange(long.replacen("HEAD", "GET", 1).as_bytes());
+    assert!(head.starts_with("HTTP/1.1 431 "), "{head}");
+    assert!(get.starts_with("HTTP/1.1 431 "), "{get}");
+    let (head_headers, head_body) = head.split_once("\r\n\r\n").unwrap();
+    let (_, get_body) = get.split_once("\r\n\r\n").unwrap();
+    assert_eq!(head_body, "", "{head}");
+    assert!(!get_body.is_empty(), "{get}");
+    let length = format!("Content-Length: {}", get_body.len());
+    assert!(head_headers.contains(&length), "{head}");
+}

@@ -186,6 +186,23 @@ impl RequestParser {
         self.version
     }
 
+    /// Whether the request line read so far asks for `HEAD`: whatever the
+    /// server answers, an error included, then carries no body (RFC 9110
+    /// §9.3.2).
+    ///
+    /// ```
+    /// use waitress::http::parser::{Limits, RequestParser};
+    ///
+    /// let mut parser = RequestParser::new(Limits::default());
+    /// parser.received(b"HEAD / HTTP/1.1\r\nHost: x\r\nBad header\r\n\r\n");
+    /// assert!(parser.is_head());
+    /// ```
+    pub fn is_head(&self) -> bool {
+        // The request's text lives here until the request is complete.
+        let method = self.text.get(self.request.method.range());
+        method == Some(b"HEAD".as_slice())
+    }
+
     /// How many bytes of memory the parser holds for raw input: an incomplete
     /// line of the head, the body while it is in memory, an incomplete
     /// trailer line. It stays below `max_header_size + inbuf_overflow`.
