@@ -18,6 +18,8 @@ solutions=$root/book/solutions
 scratch=${SOLUTIONS_SCRATCH:-$root/target/solutions}
 tree=$scratch/tree
 export CARGO_TARGET_DIR=$scratch/target
+# A solution compiles without warnings, as the code it changes does.
+export RUSTFLAGS="${RUSTFLAGS:-} -D warnings"
 
 unsolved=false
 ids=()
