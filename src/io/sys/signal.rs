@@ -293,6 +293,45 @@ pub fn take_pending_hangups() -> usize {
     PENDING_HANGUPS.swap(0, Ordering::SeqCst)
 }
 
+/// Sending signals, which the server never does and its tests must: the
+/// C calls stay here, with the rest of the FFI, and the tests stay safe.
+#[cfg(test)]
+pub(crate) mod sending {
+    use std::ffi::c_int;
+    use std::os::unix::thread::RawPthread;
+
+    use super::{Signal, set_handler};
+
+    /// The disposition "ignore the signal".
+    pub(crate) const SIG_IGN: usize = 1;
+
+    unsafe extern "C" {
+        fn raise(signal: c_int) -> c_int;
+        fn pthread_kill(thread: RawPthread, signal: c_int) -> c_int;
+    }
+
+    /// Sends the signal numbered `number` to the calling thread; its
+    /// handler has run when this returns.
+    pub(crate) fn raise_number(number: c_int) {
+        // SAFETY: raise takes no pointers; the signal's disposition is
+        // whatever the test installed (our handler, or ignore).
+        assert_eq!(unsafe { raise(number) }, 0, "raise({number})");
+    }
+
+    /// Sends `signal` to `thread`, which must still be running.
+    pub(crate) fn send_to_thread(thread: RawPthread, signal: Signal) {
+        // SAFETY: the caller joins `thread` only after this returns, so the
+        // id names a live thread; no pointers are involved.
+        assert_eq!(unsafe { pthread_kill(thread, signal.number()) }, 0);
+    }
+
+    /// Sets the disposition of the signal numbered `number` (`SIG_IGN`, or
+    /// one returned earlier) and returns the one it replaces.
+    pub(crate) fn set_disposition(number: c_int, handler: usize) -> usize {
+        set_handler(number, handler).expect("signal(2)")
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

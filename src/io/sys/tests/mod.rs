@@ -2,7 +2,7 @@
 //! trigger, the shutdown-signal handler, binding listeners (backlog,
 //! IPV6_V6ONLY dual stack) and adopting inherited sockets. Every wait has a
 //! timeout; no test can hang.
-#![allow(unsafe_code)]
+#![forbid(unsafe_code)]
 
 use std::fs::File;
 use std::io::{ErrorKind, Read, Write};
@@ -13,6 +13,7 @@ use std::path::PathBuf;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
+use crate::io::sys::signal::sending::{SIG_IGN, raise_number, send_to_thread, set_disposition};
 use crate::io::sys::{
     Events, Listener, POLLHUP, POLLIN, POLLNVAL, POLLOUT, PollFd, Signal, adopt_listener,
     bind_tcp_listener, install_shutdown_signals, listen_fds_from_env, poll, set_listen_backlog,
@@ -135,21 +136,9 @@ fn the_trigger_wakes_a_poll_from_another_thread_and_pulls_coalesce() {
 
 // --- Signals ---------------------------------------------------------------
 
-mod c {
-    use std::ffi::c_int;
-    use std::os::unix::thread::RawPthread;
-    unsafe extern "C" {
-        pub fn raise(signal: c_int) -> c_int;
-        pub fn pthread_kill(thread: RawPthread, signal: c_int) -> c_int;
-        pub fn signal(signal: c_int, handler: usize) -> usize;
-    }
-    pub const SIG_IGN: usize = 1;
-}
-
 /// Sends `signal` to the calling thread; the handler has run on return.
 fn raise(signal: Signal) {
-    // SAFETY: raise takes no pointers; a handler is installed for `signal`.
-    assert_eq!(unsafe { c::raise(signal.number()) }, 0);
+    raise_number(signal.number());
 }
 
 fn wait_for_signal() -> Option<Signal> {
@@ -168,8 +157,7 @@ fn wait_for_signal() -> Option<Signal> {
 fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
     // SIGINT starts ignored here, so that we can see it restored at the end.
     let sigint = Signal::Interrupt.number();
-    // SAFETY: SIG_IGN is a valid disposition; no pointers are involved.
-    let original = unsafe { c::signal(sigint, c::SIG_IGN) };
+    let original = set_disposition(sigint, SIG_IGN);
     let trigger = Arc::new(Trigger::new().unwrap());
     install_shutdown_signals(trigger.write_fd()).unwrap();
     let _ = take_pending_signal();
@@ -210,12 +198,8 @@ fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
     about_to_poll.recv_timeout(LONG).unwrap();
     std::thread::sleep(Duration::from_millis(30));
     use std::os::unix::thread::JoinHandleExt;
-    // SAFETY: the thread is alive (it is joined below, not before) and
-    // takes the signal with our handler.
-    assert_eq!(
-        unsafe { c::pthread_kill(poller.as_pthread_t(), Signal::Terminate.number()) },
-        0
-    );
+    // The thread is alive: it is joined below, not before.
+    send_to_thread(poller.as_pthread_t(), Signal::Terminate);
     let (ready, elapsed) = poller.join().unwrap();
     assert_eq!(ready, 0);
     assert!(elapsed >= timeout, "{elapsed:?}");
@@ -240,20 +224,15 @@ fn shutdown_signals_wake_the_loop_and_do_not_end_a_poll_early() {
     second.drain();
 
     // SIGHUP wakes the loop too, is counted apart and asks for no shutdown.
-    // SAFETY: raise takes no pointers; the handler is installed for SIGHUP.
-    assert_eq!(unsafe { c::raise(1) }, 0);
+    raise_number(1);
     assert_eq!(poll_one(second.fd(), POLLIN, LONG), (1, POLLIN));
     assert_eq!((take_pending_hangups(), take_pending_signals()), (1, None));
     second.drain();
 
     uninstall_shutdown_signals().unwrap();
     uninstall_shutdown_signals().unwrap(); // a second time does nothing
-    // SAFETY: as above; this puts back the disposition we found.
-    assert_eq!(
-        unsafe { c::signal(sigint, original) },
-        c::SIG_IGN,
-        "restored"
-    );
+    // This puts back the disposition we found.
+    assert_eq!(set_disposition(sigint, original), SIG_IGN, "restored");
 
     // Only nonblocking sockets are accepted as wake-up descriptors.
     let file = File::open(env!("CARGO_MANIFEST_DIR").to_string() + "/Cargo.toml").unwrap();
