@@ -20,6 +20,7 @@ trait Readiness {
     fn add(&mut self, fd: RawFd, key: usize, interest: Events) -> std::io::Result<()>;
     fn modify(&mut self, fd: RawFd, key: usize, interest: Events) -> std::io::Result<()>;
     fn remove(&mut self, fd: RawFd) -> std::io::Result<()>;
+    fn remove_closing(&mut self, fd: RawFd) -> std::io::Result<()>;
     fn wait(
         &mut self,
         ready: &mut Vec<(usize, Events)>,
@@ -38,6 +39,9 @@ macro_rules! readiness {
             }
             fn remove(&mut self, fd: RawFd) -> std::io::Result<()> {
                 <$type>::remove(self, fd)
+            }
+            fn remove_closing(&mut self, fd: RawFd) -> std::io::Result<()> {
+                <$type>::remove_closing(self, fd)
             }
             fn wait(
                 &mut self,
@@ -140,6 +144,24 @@ fn pollers_forget_a_removed_descriptor_and_refuse_unknown_ones() {
             "{name}: removed twice"
         );
         assert!(poller.modify(a.as_raw_fd(), 1, POLLIN).is_err(), "{name}");
+    }
+}
+
+#[test]
+fn pollers_forget_a_descriptor_removed_as_it_closes() {
+    for (name, mut poller) in pollers() {
+        let (a, b) = UnixStream::pair().unwrap();
+        let (c, _d) = UnixStream::pair().unwrap();
+        (&b).write_all(b"x").unwrap();
+        poller.add(a.as_raw_fd(), 1, POLLIN).unwrap();
+        poller.add(c.as_raw_fd(), 2, POLLOUT).unwrap();
+        poller.remove_closing(a.as_raw_fd()).unwrap();
+        drop(a); // now it is gone from the set, whichever poller it is
+        assert_eq!(
+            wait_keys(&mut *poller, Duration::ZERO),
+            [(2, POLLOUT)],
+            "{name}"
+        );
     }
 }
 
