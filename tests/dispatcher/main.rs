@@ -35,6 +35,15 @@ fn quiet_pool() -> (ThreadedTaskDispatcher, MemoryLog) {
     (pool, log)
 }
 
+/// A pool whose queue holds at most `limit` tasks, logging errors only.
+fn bounded_pool(limit: usize) -> ThreadedTaskDispatcher {
+    let (logger, _log) = Logger::memory(Level::Error);
+    ThreadedTaskDispatcher::builder()
+        .logger(logger)
+        .queue_limit(limit)
+        .build()
+}
+
 fn wait_for_stats(
     pool: &ThreadedTaskDispatcher,
     what: &str,

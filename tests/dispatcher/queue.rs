@@ -7,20 +7,13 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::mpsc::{self, RecvTimeoutError, Sender};
 use std::thread;
 
-use waitress::logging::{Level, Logger};
 use waitress::pool::{Dispatcher, Task, ThreadedTaskDispatcher};
 
-use super::{A_MOMENT, PATIENCE, drain, quiet_pool, recorder, wait_for_stats};
+use super::{A_MOMENT, PATIENCE, bounded_pool, drain, quiet_pool, recorder, wait_for_stats};
 
 #[test]
 fn add_task_blocks_while_the_bounded_queue_is_full_and_resumes_when_space_frees() {
-    let (logger, _log) = Logger::memory(Level::Error);
-    let pool = Arc::new(
-        ThreadedTaskDispatcher::builder()
-            .logger(logger)
-            .queue_limit(1)
-            .build(),
-    );
+    let pool = Arc::new(bounded_pool(1));
     let (done, ran) = mpsc::channel();
     let first = done.clone();
     pool.add_task(Box::new(move || first.send("first").unwrap()));
@@ -49,11 +42,7 @@ fn add_task_blocks_while_the_bounded_queue_is_full_and_resumes_when_space_frees(
 
 #[test]
 fn try_add_task_gives_the_task_back_when_the_queue_is_full() {
-    let (logger, _log) = Logger::memory(Level::Error);
-    let pool = ThreadedTaskDispatcher::builder()
-        .logger(logger)
-        .queue_limit(2)
-        .build();
+    let pool = bounded_pool(2);
     let (events, seen) = mpsc::channel();
     assert!(pool.try_add_task(recorder(1, &events)).is_ok());
     assert!(pool.try_add_task(recorder(2, &events)).is_ok());
@@ -125,13 +114,7 @@ fn tasks_can_add_tasks_to_their_own_pool_without_deadlock() {
 fn a_worker_adding_to_its_own_full_queue_is_not_blocked() {
     // One thread, room for one task: a task that adds five would wait for
     // itself forever if a worker could block on its own pool's bound.
-    let (logger, _log) = Logger::memory(Level::Error);
-    let pool = Arc::new(
-        ThreadedTaskDispatcher::builder()
-            .logger(logger)
-            .queue_limit(1)
-            .build(),
-    );
+    let pool = Arc::new(bounded_pool(1));
     pool.set_thread_count(1);
     let (tx, rx) = mpsc::channel();
     let inner_pool = Arc::clone(&pool);

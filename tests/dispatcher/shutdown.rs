@@ -7,20 +7,15 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use crate::support::Gate;
-use waitress::logging::{Level, Logger};
-use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
+use waitress::pool::Dispatcher;
 
-use super::{A_MOMENT, PATIENCE, blocking_task, drain, quiet_pool, recorder, wait_for_stats};
+use super::{
+    A_MOMENT, PATIENCE, blocking_task, bounded_pool, drain, quiet_pool, recorder, wait_for_stats,
+};
 
 #[test]
 fn shutdown_unblocks_a_submitter_waiting_on_a_full_queue_and_cancels_its_task() {
-    let (logger, _log) = Logger::memory(Level::Error);
-    let pool = Arc::new(
-        ThreadedTaskDispatcher::builder()
-            .logger(logger)
-            .queue_limit(1)
-            .build(),
-    );
+    let pool = Arc::new(bounded_pool(1));
     let (events, seen) = mpsc::channel();
     pool.add_task(recorder(1, &events));
     let submitter = {

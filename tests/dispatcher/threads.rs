@@ -10,7 +10,7 @@ use crate::support::Gate;
 use waitress::logging::{Level, Logger};
 use waitress::pool::{Dispatcher, ThreadedTaskDispatcher};
 
-use super::{A_MOMENT, PATIENCE, quiet_pool, wait_for_stats};
+use super::{A_MOMENT, PATIENCE, bounded_pool, quiet_pool, wait_for_stats};
 
 #[test]
 fn tasks_run_in_fifo_order_on_one_thread() {
@@ -170,13 +170,7 @@ fn threads_are_named_with_the_configured_prefix_and_stack_size() {
 
 #[test]
 fn many_tasks_from_many_threads_all_run_exactly_once() {
-    let (logger, _log) = Logger::memory(Level::Error);
-    let pool = Arc::new(
-        ThreadedTaskDispatcher::builder()
-            .logger(logger)
-            .queue_limit(16)
-            .build(),
-    );
+    let pool = Arc::new(bounded_pool(16));
     pool.set_thread_count(3);
     let counter = Arc::new(AtomicUsize::new(0));
     let submitters: Vec<_> = (0..4)
