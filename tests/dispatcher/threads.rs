@@ -45,16 +45,12 @@ fn tasks_queued_before_any_thread_starts_run_in_fifo_order() {
     pool.shutdown(true, PATIENCE);
 }
 
-#[test]
-fn the_pool_grows_at_run_time_and_runs_tasks_in_parallel() {
-    let (pool, _log) = quiet_pool();
-    pool.set_thread_count(1);
-    pool.set_thread_count(3);
-    assert_eq!(pool.stats().threads, 3);
-    // Three tasks meet at a barrier: only possible if three threads run them.
-    let barrier = Arc::new(Barrier::new(4));
+/// Runs `count` tasks that wait for each other at a barrier (so `count`
+/// threads must run them at once) and returns their threads' names.
+fn names_of_threads_running_together(pool: &ThreadedTaskDispatcher, count: usize) -> Vec<String> {
+    let barrier = Arc::new(Barrier::new(count + 1));
     let (names, named) = mpsc::channel();
-    for _ in 0..3 {
+    for _ in 0..count {
         let (barrier, names) = (barrier.clone(), names.clone());
         pool.add_task(Box::new(move || {
             names
@@ -63,10 +59,21 @@ fn the_pool_grows_at_run_time_and_runs_tasks_in_parallel() {
             barrier.wait();
         }));
     }
-    let mut seen: Vec<String> = (0..3)
+    let seen = (0..count)
         .map(|_| named.recv_timeout(PATIENCE).unwrap())
         .collect();
     barrier.wait();
+    seen
+}
+
+#[test]
+fn the_pool_grows_at_run_time_and_runs_tasks_in_parallel() {
+    let (pool, _log) = quiet_pool();
+    pool.set_thread_count(1);
+    pool.set_thread_count(3);
+    assert_eq!(pool.stats().threads, 3);
+    // Three tasks meet at a barrier: only possible if three threads run them.
+    let mut seen = names_of_threads_running_together(&pool, 3);
     seen.sort();
     assert_eq!(seen, ["waitress-0", "waitress-1", "waitress-2"]);
     assert_eq!(pool.shutdown(true, PATIENCE), 0);
@@ -83,21 +90,7 @@ fn shrinking_lets_surplus_threads_exit_and_growing_again_reuses_names() {
     assert_eq!(pool.stats().threads, 2);
 
     // The pool still works, on threads named from the lowest free numbers.
-    let barrier = Arc::new(Barrier::new(3));
-    let (names, named) = mpsc::channel();
-    for _ in 0..2 {
-        let (barrier, names) = (barrier.clone(), names.clone());
-        pool.add_task(Box::new(move || {
-            names
-                .send(thread::current().name().unwrap().to_string())
-                .unwrap();
-            barrier.wait();
-        }));
-    }
-    let mut seen: Vec<String> = (0..2)
-        .map(|_| named.recv_timeout(PATIENCE).unwrap())
-        .collect();
-    barrier.wait();
+    let mut seen = names_of_threads_running_together(&pool, 2);
     // Which thread survived the shrink is up to the scheduler; the new one
     // takes the lowest free number, so names stay within waitress-0..3.
     seen.sort();
