@@ -19,10 +19,10 @@ use std::collections::BTreeMap;
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::process::Child;
 use std::time::{Duration, Instant};
 
-use support::{TIMEOUT, TempDir, TestServer, nginx_binary};
+use support::{TIMEOUT, TempDir, TestServer, nginx_binary, spawn_nginx};
 use waitress::config::{Adjustments, AdjustmentsBuilder};
 use waitress::gateway::{AppResult, Body, Environ, StartResponse, headers};
 
@@ -144,17 +144,7 @@ fn start_nginx(
         let port = free_port();
         let conf = prefix.join("nginx.conf");
         std::fs::write(&conf, nginx_conf(prefix, port, tcp_upstream, unix_upstream)).unwrap();
-        let child = Command::new(binary)
-            .arg("-p")
-            .arg(prefix)
-            .arg("-c")
-            .arg(&conf)
-            .args(["-e", "stderr"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nginx starts");
+        let child = spawn_nginx(binary, prefix, &conf);
         let mut nginx = Nginx {
             child,
             address: SocketAddr::from(([127, 0, 0, 1], port)),

@@ -30,7 +30,7 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use support::child::{BINARY, wait_for_exit};
-use support::{TIMEOUT, TempDir, nginx_binary, wait_until};
+use support::{TIMEOUT, TempDir, nginx_binary, spawn_nginx, wait_until};
 
 /// The configuration, with `@NAME@` placeholders for the paths and ports.
 const NGINX_CONF: &str = include_str!("nginx_upstreams/nginx.conf");
@@ -192,17 +192,7 @@ fn start_nginx(binary: &Path, prefix: &Path, instances: &[Instance; 3]) -> Nginx
             .replace("@C@", &instances[2].upstream());
         let conf_path = prefix.join("nginx.conf");
         std::fs::write(&conf_path, conf).unwrap();
-        let mut child = Command::new(binary)
-            .arg("-p")
-            .arg(prefix)
-            .arg("-c")
-            .arg(&conf_path)
-            .args(["-e", "stderr"])
-            .stdin(Stdio::null())
-            .stdout(Stdio::null())
-            .stderr(Stdio::piped())
-            .spawn()
-            .expect("nginx starts");
+        let mut child = spawn_nginx(binary, prefix, &conf_path);
         let errors = collect_lines(child.stderr.take().unwrap());
         let mut nginx = Nginx {
             child,

@@ -235,3 +235,23 @@ pub fn nginx_binary() -> Option<std::path::PathBuf> {
                 .is_ok_and(|status| status.success())
         })
 }
+
+/// Starts `binary` (nginx) in the foreground with the prefix `prefix` and
+/// the configuration file `conf`, logging errors to a piped stderr.
+pub fn spawn_nginx(
+    binary: &std::path::Path,
+    prefix: &std::path::Path,
+    conf: &std::path::Path,
+) -> Child {
+    Command::new(binary)
+        .arg("-p")
+        .arg(prefix)
+        .arg("-c")
+        .arg(conf)
+        .args(["-e", "stderr"])
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("nginx starts")
+}

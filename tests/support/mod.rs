@@ -29,7 +29,7 @@ use std::time::Duration;
 /// anything takes on a loaded machine, so reaching it means a bug.
 pub const TIMEOUT: Duration = Duration::from_secs(10);
 
-pub use child::{WaitressServe, build_examples, nginx_binary, run_with_timeout};
+pub use child::{WaitressServe, build_examples, nginx_binary, run_with_timeout, spawn_nginx};
 pub use cpu::{process_cpu_ticks, thread_cpu_ticks};
 pub use files::{TempDir, files_with_extension, rust_files};
 pub use http::{Response, closed_by_server, connect, exchange, get, read_response, split_response};
